@@ -36,3 +36,41 @@ def tokenizer(tokenizer_dir):
 @pytest.fixture
 def sample_csv() -> Path:
     return SAMPLE_CSV
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    """A 2-layer random BERT with a word-level vocabulary of the demo corpus, for the bert-score code path."""
+    import csv
+    import re
+
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = set()
+    with open(SAMPLE_CSV, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            words.update(re.findall(r"\w+|[^\w\s]", (row["SName"] + " " + row["Lyric"]).lower()))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast.from_pretrained(folder, model_max_length=512)
+    assert tokenizer.unk_token_id not in tokenizer("Paper lanterns on the fire escape")["input_ids"]
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+def write_csv(path: Path, rows: list[dict], columns=("ALink", "SName", "SLink", "Lyric", "language")) -> Path:
+    """Write a lyrics CSV in the Kaggle schema."""
+    import csv
+
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(columns))
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({c: row.get(c, "") for c in columns})
+    return path
