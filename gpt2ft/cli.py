@@ -27,19 +27,28 @@ def _add_field(parser: argparse.ArgumentParser, field: dataclasses.Field, defaul
     help_text = meta.pop("help", "")
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", str(field.type))
     if kind == "bool":
-        parser.add_argument(_flag(field.name), dest=field.name, default=default, help=help_text,
-                            action=argparse.BooleanOptionalAction)
+        action = argparse.BooleanOptionalAction if default else "store_true"
+        parser.add_argument(_flag(field.name), dest=field.name, default=default, help=help_text, action=action)
         return
     convert = {"int": int, "float": float}.get(kind.replace(" | None", ""), str)
-    parser.add_argument(_flag(field.name), dest=field.name, default=default, type=convert,
-                        help=help_text, **meta)
+    parser.add_argument(_flag(field.name), dest=field.name, default=default, type=convert, help=help_text,
+                        metavar=field.name.upper().replace("_", "-"), **meta)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the script's docstring layout and shows every default that is not spelled out already."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
 
 
 def parse_args(groups: Sequence[type], defaults: dict[str, Any], argv: Sequence[str] | None,
                description: str | None = None) -> list[Any]:
     """Build a parser from dataclasses, apply the script's defaults, parse argv into dataclass instances."""
     parser = argparse.ArgumentParser(description=description,
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                                     formatter_class=_HelpFormatter)
     known: set[str] = set()
     for group in groups:
         section = parser.add_argument_group(group.__name__)
