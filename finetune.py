@@ -9,7 +9,7 @@ from typing import Sequence
 
 from gpt2ft.cli import ModelArgs, parse_args, run_main
 from gpt2ft.lyrics import LyricsDataArgs, load_lyrics, lyrics_document
-from gpt2ft.training import TrainArgs, run_finetune, split_validation
+from gpt2ft.training import TrainArgs, is_main_process, run_finetune, split_validation
 
 DEFAULTS = dict(
     model="gpt2",
@@ -25,9 +25,10 @@ DEFAULTS = dict(
 def main(argv: Sequence[str] | None = None) -> dict:
     model_args, data_args, train_args = parse_args([ModelArgs, LyricsDataArgs, TrainArgs], DEFAULTS, argv, __doc__)
     split = load_lyrics(data_args.data, data_args.test_rows)
-    print(split.report())
+    if is_main_process():
+        print(split.report())
     documents = [lyrics_document(song) for song in split.train]
-    train_docs, val_docs = split_validation(documents, train_args.val_fraction, train_args.seed)
+    train_docs, val_docs = split_validation(documents, train_args.val_songs, train_args.seed)
     return run_finetune(train_docs, val_docs, model_args.model, model_args.tokenizer, train_args,
                         data_args.resolved_cache_dir())
 

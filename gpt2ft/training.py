@@ -39,7 +39,7 @@ class TrainArgs:
     weight_decay: float = option(0.0, "AdamW weight decay (not applied to biases and LayerNorm)")
     max_grad_norm: float = option(1.0, "gradient clipping norm; 0 turns clipping off")
     seed: int = option(42, "seed for weights of new layers, data order and dropout")
-    val_fraction: float = option(0.02, "share of the training documents held out for validation")
+    val_songs: int = option(500, "training documents held out for validation (at most 5%% of them; 0: none)")
     eval_interval: int = option(200, "evaluate on the validation split every N steps (and at the end)")
     save_interval: int = option(500, "write a resumable checkpoint every N steps (and at the end)")
     log_interval: int = option(10, "log loss, learning rate, tokens/s and MFU every N steps")
@@ -70,14 +70,19 @@ def init_distributed(runtime: Runtime) -> DistInfo:
     return DistInfo(dist.get_rank(), dist.get_world_size())
 
 
-def split_validation(docs: Sequence[str], fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Hold out a seeded random share of the documents (at least one when fraction > 0)."""
-    if fraction <= 0 or len(docs) < 2:
+def split_validation(docs: Sequence[str], count: int, seed: int) -> tuple[list[str], list[str]]:
+    """Hold out a seeded random `count` documents, at most 5% of them but at least one (count 0: none)."""
+    if count <= 0 or len(docs) < 2:
         return list(docs), []
-    n_val = min(len(docs) - 1, max(1, round(fraction * len(docs))))
+    n_val = min(count, max(1, len(docs) // 20))
     order = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed)).tolist()
     held = set(order[:n_val])
     return [d for i, d in enumerate(docs) if i not in held], [d for i, d in enumerate(docs) if i in held]
+
+
+def is_main_process() -> bool:
+    """True outside torchrun and on its rank 0."""
+    return int(os.environ.get("RANK", 0)) == 0
 
 
 def flops_per_token(model, block_size: int) -> float:
@@ -166,7 +171,7 @@ def _tuples(value):
     return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-class Trainer:
+class TrainingRun:
     """One fine-tuning run over prepared blocks; call fit()."""
 
     def __init__(self, model, tokenizer, train_blocks: Blocks, val_blocks: Blocks | None, args: TrainArgs,
@@ -419,7 +424,7 @@ def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], model_name:
     val_ids = tokenize_documents(val_docs, tokenizer, cache_dir, desc="tokenizing validation") if val_docs else []
     train_blocks = make_blocks(train_ids, tokenizer, args.block_size, args.pack)
     val_blocks = make_blocks(val_ids, tokenizer, args.block_size, args.pack) if val_ids else None
-    trainer = Trainer(model, tokenizer, train_blocks, val_blocks, args, runtime, info)
+    trainer = TrainingRun(model, tokenizer, train_blocks, val_blocks, args, runtime, info)
     trainer.describe()
     try:
         return trainer.fit()

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 import finetune
 from gpt2ft.assets import tiny_gpt2
 from gpt2ft.cli import UserError
-from gpt2ft.training import Trainer
+from gpt2ft.training import TrainingRun
 
 FAST = ["--data", str(SAMPLE_CSV), "--test-rows", "8", "--block-size", "64", "--batch-size", "4",
         "--lr", "3e-3", "--log-interval", "1", "--eval-interval", "3", "--save-interval", "100"]
@@ -51,21 +51,21 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(tokenizer_dir, tmp
     steps = ["--max-steps", "8", "--grad-accum", "2"]
     train(model_dir, tmp_path / "full", *steps)
 
-    real_step = Trainer.train_step
+    real_step = TrainingRun.train_step
 
     def interrupt_at_step_5(self):
         if self.step == 5:
             raise KeyboardInterrupt
         return real_step(self)
 
-    monkeypatch.setattr(Trainer, "train_step", interrupt_at_step_5)
+    monkeypatch.setattr(TrainingRun, "train_step", interrupt_at_step_5)
     with pytest.raises(SystemExit) as stop:
         train(model_dir, tmp_path / "cut", *steps)
     assert stop.value.code == 130
     state = torch.load(tmp_path / "cut" / "checkpoint" / "state.pt", weights_only=True)
     assert state["step"] == 5
     assert not (tmp_path / "cut" / "model.safetensors").exists()
-    monkeypatch.setattr(Trainer, "train_step", real_step)
+    monkeypatch.setattr(TrainingRun, "train_step", real_step)
 
     result = train(model_dir, tmp_path / "cut", *steps, "--resume")
     assert result["steps"] == 8
@@ -107,7 +107,7 @@ def test_bad_inputs(tiny_model_dir, tmp_path):
 
 
 def test_two_process_ddp_matches_one_process(tiny_model_dir, tmp_path):
-    common = ["--model", str(tiny_model_dir), *FAST, "--max-steps", "3", "--max-grad-norm", "0", "--val-fraction", "0"]
+    common = ["--model", str(tiny_model_dir), *FAST, "--max-steps", "3", "--max-grad-norm", "0", "--val-songs", "0"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
                str(ROOT / "finetune.py"), *common, "--batch-size", "2", "--output-dir", str(tmp_path / "ddp"),
