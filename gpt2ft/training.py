@@ -195,6 +195,8 @@ class TrainingRun:
         self.model = model
         if args.compile and runtime.device.type == "cuda":
             self.model = torch.compile(self.model)
+        elif args.compile:
+            self.log("note: --compile is for CUDA; training on the CPU without it")
         if info.world > 1:
             device_ids = [runtime.device.index] if runtime.device.type == "cuda" else None
             self.model = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=device_ids)

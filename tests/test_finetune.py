@@ -121,3 +121,10 @@ def test_two_process_ddp_matches_one_process(tiny_model_dir, tmp_path):
     for name in single:
         assert torch.allclose(ddp[name], single[name], atol=1e-5), name
     assert json.loads((tmp_path / "ddp" / "config.json").read_text())["n_embd"] == 32
+
+
+def test_gradient_checkpointing_gives_the_same_step(tiny_model_dir, tmp_path):
+    plain = train(tiny_model_dir, tmp_path / "plain", "--max-steps", "2")
+    checkpointed = train(tiny_model_dir, tmp_path / "ckpt", "--max-steps", "2", "--gradient-checkpointing",
+                         "--compile")
+    assert checkpointed["train_losses"] == pytest.approx(plain["train_losses"], rel=1e-5)

@@ -90,3 +90,16 @@ def test_missing_model_and_mismatched_tokenizer(tiny_model_dir, tokenizer_dir, t
     GPT2LMHeadModel(config).save_pretrained(small)
     with pytest.raises(UserError, match="has 50257 tokens but model .* has only 1000 embeddings"):
         run(small, "--prompt", "x")
+
+
+def test_unknown_prompt_tokens_are_reported(tiny_bert_dir, capsys):
+    from transformers import AutoTokenizer
+
+    from gpt2ft.generation import warn_unknown_tokens
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
+    warn_unknown_tokens(tokenizer, tokenizer("paper lanterns", add_special_tokens=False)["input_ids"], "the prompt")
+    assert capsys.readouterr().err == ""
+    ids = tokenizer("paper zeppelins and quasars", add_special_tokens=False)["input_ids"]
+    warn_unknown_tokens(tokenizer, ids, "the prompt")
+    assert "the prompt has 2 unknown token(s) ([UNK])" in capsys.readouterr().err
