@@ -188,7 +188,7 @@ class TrainingRun:
                             "--block-size, or add data")
         self.total_steps = args.max_steps if args.max_steps > 0 else args.epochs * self.steps_per_epoch
         if args.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
+            model.activation_checkpointing_enable()
             model.config.use_cache = False
         self.optimizer = make_optimizer(model, args, runtime)
         self.scheduler = linear_schedule(self.optimizer, self.total_steps, args.warmup_ratio)
