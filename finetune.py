@@ -9,6 +9,7 @@ from typing import Sequence
 
 from gpt2ft.cli import ModelArgs, parse_args, run_main
 from gpt2ft.lyrics import LyricsDataArgs, load_lyrics, lyrics_document
+from gpt2ft.modeling import load_model_and_tokenizer
 from gpt2ft.training import TrainArgs, is_main_process, run_finetune, split_validation
 
 DEFAULTS = dict(
@@ -29,8 +30,11 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print(split.report())
     documents = [lyrics_document(song) for song in split.train]
     train_docs, val_docs = split_validation(documents, train_args.val_songs, train_args.seed)
-    return run_finetune(train_docs, val_docs, model_args.model, model_args.tokenizer, train_args,
-                        data_args.resolved_cache_dir())
+
+    def build(runtime):
+        return load_model_and_tokenizer(model_args.model, model_args.tokenizer, runtime)
+
+    return run_finetune(train_docs, val_docs, build, train_args, data_args.resolved_cache_dir())
 
 
 if __name__ == "__main__":

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from gpt2ft.cli import ModelArgs, option, parse_args, run_main
-from gpt2ft.generation import SamplingArgs, cut_at_paragraph, fit_prompt, generate_batch, read_prompt, \
-    warn_unknown_tokens
+from gpt2ft.generation import SamplingArgs, read_prompt, write_continuations
 from gpt2ft.lyrics import lyrics_prompt
-from gpt2ft.modeling import load_model_and_tokenizer, pick_runtime, seed_everything
 
 DEFAULTS = dict(model="output/lyrics", max_new_tokens=200, temperature=1.0, top_k=50, top_p=1.0)
 
@@ -30,22 +28,7 @@ def main(argv: Sequence[str] | None = None) -> list[str]:
         text = lyrics_prompt(prompt_args.title.strip())
     else:
         text = read_prompt(prompt_args.prompt, prompt_args.input)
-    runtime = pick_runtime()
-    model, tokenizer = load_model_and_tokenizer(model_args.model, model_args.tokenizer, runtime)
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    warn_unknown_tokens(tokenizer, ids, "the prompt")
-    ids = fit_prompt(ids, model, sampling.max_new_tokens)
-    seed_everything(sampling.seed)
-    outputs = generate_batch(model, tokenizer, [ids], sampling.generate_kwargs(), runtime,
-                             sampling.stop_at_paragraph)
-    texts = [tokenizer.decode(out, skip_special_tokens=True) for out in outputs]
-    if sampling.stop_at_paragraph:
-        texts = [cut_at_paragraph(t) for t in texts]
-    for number, text in enumerate(texts, 1):
-        if len(texts) > 1:
-            print(f"===== sample {number} =====")
-        print(text)
-    return texts
+    return write_continuations(model_args.model, model_args.tokenizer, text, sampling)
 
 
 if __name__ == "__main__":

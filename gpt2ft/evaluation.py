@@ -3,12 +3,16 @@ from __future__ import annotations
 
 import gc
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
-from .cli import option
-from .modeling import Runtime, load_model_and_tokenizer, pick_runtime
+from .cli import UserError, option
+from .codec import make_codec
+from .generation import DecodingArgs, cut_at_paragraph, generate_texts
+from .lyrics import ContinuationSample
+from .metrics import BertScoreArgs, bertscore, bleu4, distinct_n, perplexity, rouge_l
+from .modeling import Runtime, context_length, load_model_and_tokenizer, pick_runtime, seed_everything
 from .report import COLUMNS, publish, update_results
 
 
@@ -22,6 +26,7 @@ class CompareArgs:
 
 
 ScoreFn = Callable[[object, object, Runtime], dict]
+"""score(model, codec, runtime) -> metrics of one model."""
 
 
 def compare_models(args: CompareArgs, score: ScoreFn, settings: dict) -> dict:
@@ -31,7 +36,7 @@ def compare_models(args: CompareArgs, score: ScoreFn, settings: dict) -> dict:
     for column, _ in COLUMNS:
         name = getattr(args, column)
         model, tokenizer = load_model_and_tokenizer(name, args.tokenizer, runtime)
-        metrics = score(model, tokenizer, runtime)
+        metrics = score(model, make_codec(tokenizer), runtime)
         del model
         gc.collect()
         if runtime.device.type == "cuda":
@@ -40,3 +45,74 @@ def compare_models(args: CompareArgs, score: ScoreFn, settings: dict) -> dict:
     publish(results, args.results)
     print(f"\nresults written to {args.results}")
     return results
+
+
+@dataclass
+class WindowArgs:
+    window: int = option(0, "tokens the model sees per window (0: the model's context)")
+    stride: int = option(0, "new tokens scored per window after the first (0: half the window)")
+
+
+def perplexity_scorer(documents: Sequence[str], windows: WindowArgs, batch_size: int) -> ScoreFn:
+    """Token-weighted PPL and next-token accuracy of each model on the documents (BOS doc EOS)."""
+
+    def score(model, codec, runtime: Runtime) -> dict:
+        context = context_length(model)
+        window = windows.window or context
+        if window > context:
+            raise UserError(f"--window {window} exceeds the model's context of {context}")
+        stride = windows.stride or max(1, window // 2)
+        sequences = [[codec.bos_id, *ids, codec.eos_id] for ids in codec.encode_batch(documents)]
+        result = perplexity(model, sequences, window, stride, runtime, batch_size)
+        print(f"{model.name_or_path}: PPL {result.ppl:.2f} over {result.tokens:,} tokens of {len(documents)} texts")
+        return {"ppl": result.ppl, "ppl_tokens": result.tokens, "next_token_accuracy": result.accuracy,
+                "ppl_texts": len(documents)}
+
+    return score
+
+
+@dataclass
+class ScorerArgs:
+    bertscore_model: str = option("bert-base-uncased", "encoder for bert-score (hub id or local folder)")
+    num_layers: int | None = option(None, "encoder layer to use (default: bert-score's choice for the model)")
+    lang: str = option("en", "language passed to bert-score")
+    rescale_with_baseline: bool = option(False, "rescale scores with bert-score's baseline for the model")
+    idf: bool = option(False, "weight tokens by idf computed on the references")
+    bertscore_batch_size: int = option(64, "pairs per bert-score batch")
+
+    def bertscore_args(self) -> BertScoreArgs:
+        return BertScoreArgs(self.bertscore_model, self.num_layers, self.lang, self.rescale_with_baseline,
+                             self.idf, self.bertscore_batch_size)
+
+
+def continuation_scorer(samples: Sequence[ContinuationSample], decoding: DecodingArgs, scorer: ScorerArgs,
+                        batch_size: int, bleu_tokenize: str = "13a",
+                        rouge_tokenizer: Callable[[str], list[str]] | None = None) -> ScoreFn:
+    """Continue every sample's input (seeded, batched), cut at the first blank line, score against the reference."""
+
+    def score(model, codec, runtime: Runtime) -> dict:
+        context = context_length(model)
+        encoded = codec.encode_batch([s.input for s in samples])
+        kept = [(s, ids) for s, ids in zip(samples, encoded) if len(ids) + decoding.max_new_tokens <= context]
+        print(f"{model.name_or_path}: {len(samples) - len(kept)} samples dropped because input + "
+              f"{decoding.max_new_tokens} new tokens exceed the context of {context}")
+        if not kept:
+            raise UserError("every test sample is longer than the context allows: lower --max-new-tokens")
+        seed_everything(decoding.seed)
+        texts = generate_texts(model, codec, [ids for _, ids in kept], decoding.generate_kwargs(), runtime,
+                               batch_size, stop_at_paragraph=True)
+        candidates = [cut_at_paragraph(t) for t in texts]
+        references = [s.reference for s, _ in kept]
+        p, r, f, hash_code = bertscore(candidates, references, scorer.bertscore_args(), str(runtime.device))
+        print(f"bert-score hash: {hash_code}")
+        n = len(candidates)
+        return {"precision": sum(p) / n, "recall": sum(r) / n, "f1": sum(f) / n, "bertscore_samples": n,
+                "empty_generations": sum(1 for c in candidates if not c.strip()),
+                "dropped_too_long": len(samples) - n, "bleu4": bleu4(candidates, references, bleu_tokenize),
+                "rougeL": rouge_l(candidates, references, rouge_tokenizer),
+                "distinct1": distinct_n(candidates, 1, rouge_tokenizer),
+                "distinct2": distinct_n(candidates, 2, rouge_tokenizer), "bertscore_hash": hash_code,
+                "examples": [{"title": s.title, "generated": c, "reference": s.reference}
+                             for (s, _), c in zip(kept[:3], candidates[:3])]}
+
+    return score

@@ -54,11 +54,11 @@ class SamplingArgs(DecodingArgs):
 class ParagraphStop(StoppingCriteria):
     """Stop each sequence once its generated text (leading blank lines ignored) contains a blank line."""
 
-    def __init__(self, tokenizer, prompt_length: int):
-        self.tokenizer, self.prompt_length = tokenizer, prompt_length
+    def __init__(self, codec, prompt_length: int):
+        self.codec, self.prompt_length = codec, prompt_length
 
     def __call__(self, input_ids: torch.Tensor, scores, **kwargs) -> torch.Tensor:
-        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        texts = [self.codec.decode(row) for row in input_ids[:, self.prompt_length:].tolist()]
         done = [bool(BLANK_LINE.search(text.lstrip())) for text in texts]
         return torch.tensor(done, device=input_ids.device)
 
@@ -102,40 +102,42 @@ def fit_prompt(ids: list[int], model, max_new_tokens: int, source: str = "the pr
     return ids
 
 
-def warn_unknown_tokens(tokenizer, ids: Sequence[int], source: str) -> None:
+def warn_unknown_tokens(codec, ids: Sequence[int], source: str) -> None:
     """Say how many prompt tokens the tokenizer could not represent."""
-    unk = tokenizer.unk_token_id
-    count = sum(1 for i in ids if unk is not None and i == unk and tokenizer.unk_token != tokenizer.eos_token)
+    count = sum(1 for i in ids if codec.unk_id is not None and i == codec.unk_id)
     if count:
-        print(f"warning: {source} has {count} unknown token(s) ({tokenizer.unk_token}); the model sees them as "
-              "one placeholder", file=sys.stderr)
+        print(f"warning: {source} has {count} unknown token(s) ({codec.tokenizer.unk_token}); the model sees "
+              "each as one placeholder", file=sys.stderr)
 
 
 @torch.no_grad()
-def generate_batch(model, tokenizer, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
+def generate_batch(model, codec, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
                    stop_at_paragraph: bool = False) -> list[list[int]]:
-    """Generate for left-padded prompts in one batch; returns each sequence's new token ids (EOS dropped)."""
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    """Generate for left-padded prompts in one batch; returns each sequence's new token ids (EOS dropped).
+
+    Ids the tokenizer cannot decode (padded embedding rows, [UNK] and the like) are never generated."""
+    pad = codec.pad_id
     width = max(len(p) for p in prompts)
     input_ids = torch.full((len(prompts), width), pad, dtype=torch.long)
     mask = torch.zeros((len(prompts), width), dtype=torch.long)
     for row, ids in enumerate(prompts):
         input_ids[row, width - len(ids):] = torch.tensor(ids)
         mask[row, width - len(ids):] = 1
-    stopping = StoppingCriteriaList([ParagraphStop(tokenizer, width)]) if stop_at_paragraph else None
+    stopping = StoppingCriteriaList([ParagraphStop(codec, width)]) if stop_at_paragraph else None
+    banned = codec.banned_ids(model.get_output_embeddings().out_features)
     with runtime.autocast():
         output = model.generate(input_ids=input_ids.to(runtime.device), attention_mask=mask.to(runtime.device),
-                                pad_token_id=pad, eos_token_id=tokenizer.eos_token_id, stopping_criteria=stopping,
-                                **kwargs)
+                                pad_token_id=pad, eos_token_id=codec.eos_id, stopping_criteria=stopping,
+                                suppress_tokens=banned or None, **kwargs)
     new_tokens = []
     for row in output[:, width:].tolist():
-        if tokenizer.eos_token_id in row:
-            row = row[:row.index(tokenizer.eos_token_id)]
+        if codec.eos_id in row:
+            row = row[:row.index(codec.eos_id)]
         new_tokens.append(row)
     return new_tokens
 
 
-def generate_texts(model, tokenizer, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
+def generate_texts(model, codec, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
                    batch_size: int = 16, stop_at_paragraph: bool = False, desc: str = "generating") -> list[str]:
     """Decoded continuations of many prompts, batched by similar length; output order follows the input."""
     from tqdm.auto import tqdm
@@ -144,7 +146,30 @@ def generate_texts(model, tokenizer, prompts: Sequence[list[int]], kwargs: dict,
     results: list[str] = [""] * len(prompts)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
         chunk = order[start:start + batch_size]
-        outputs = generate_batch(model, tokenizer, [prompts[i] for i in chunk], kwargs, runtime, stop_at_paragraph)
+        outputs = generate_batch(model, codec, [prompts[i] for i in chunk], kwargs, runtime, stop_at_paragraph)
         for i, ids in zip(chunk, outputs):
-            results[i] = tokenizer.decode(ids, skip_special_tokens=True)
+            results[i] = codec.decode(ids)
     return results
+
+
+def write_continuations(model_name: str, tokenizer_name: str | None, text: str, sampling: SamplingArgs) -> list[str]:
+    """Load a model, continue `text` as the sampling flags say, print and return the continuations."""
+    from .codec import make_codec
+    from .modeling import load_model_and_tokenizer, pick_runtime, seed_everything
+
+    runtime = pick_runtime()
+    model, tokenizer = load_model_and_tokenizer(model_name, tokenizer_name, runtime)
+    codec = make_codec(tokenizer)
+    ids = codec.encode(text)
+    warn_unknown_tokens(codec, ids, "the prompt")
+    ids = fit_prompt(ids, model, sampling.max_new_tokens)
+    seed_everything(sampling.seed)
+    outputs = generate_batch(model, codec, [ids], sampling.generate_kwargs(), runtime, sampling.stop_at_paragraph)
+    texts = [codec.decode(out) for out in outputs]
+    if sampling.stop_at_paragraph:
+        texts = [cut_at_paragraph(t) for t in texts]
+    for number, continuation in enumerate(texts, 1):
+        if len(texts) > 1:
+            print(f"===== sample {number} =====")
+        print(continuation)
+    return texts

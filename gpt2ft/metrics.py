@@ -84,9 +84,10 @@ def perplexity(model, sequences: Sequence[Sequence[int]], window: int, stride: i
     return PerplexityResult(float(nll), int(tokens), int(correct))
 
 
-def distinct_n(texts: Sequence[str], n: int) -> float:
-    """Distinct n-grams over all n-grams of all texts (whitespace words), as in Li et al. (2016)."""
-    grams = [tuple(words[i:i + n]) for words in (t.split() for t in texts) for i in range(len(words) - n + 1)]
+def distinct_n(texts: Sequence[str], n: int, tokenizer: Callable[[str], list[str]] | None = None) -> float:
+    """Distinct n-grams over all n-grams of all texts, as in Li et al. (2016); words by whitespace by default."""
+    split = tokenizer or str.split
+    grams = [tuple(words[i:i + n]) for words in map(split, texts) for i in range(len(words) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 

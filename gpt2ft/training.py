@@ -8,7 +8,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import torch
 import torch.distributed as dist
@@ -17,7 +17,8 @@ from tqdm.auto import tqdm
 
 from .cli import UserError, option
 from .files import atomic_save_dir, atomic_torch_save
-from .modeling import Runtime, context_length, load_model_and_tokenizer, pick_runtime, seed_everything
+from .codec import make_codec
+from .modeling import Runtime, context_length, pick_runtime, seed_everything
 from .tokens import IGNORE_INDEX, Blocks, make_blocks, tokenize_documents
 
 PEAK_BF16_TFLOPS = {"4090": 165.2, "3090": 71.0, "A100": 312.0, "H100": 989.0, "H200": 989.0, "L40": 181.0,
@@ -413,20 +414,38 @@ class TrainingRun:
         plt.close(fig)
 
 
-def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], model_name: str, tokenizer_name: str | None,
-                 args: TrainArgs, cache_dir: str | Path | None) -> dict:
-    """Tokenize (cached), lay out blocks, fine-tune and save: the whole recipe behind every finetune script."""
+def report_unknown(ids: Sequence[Sequence[int]], codec, name: str) -> str | None:
+    """How many tokens of the corpus the tokenizer could not represent, if any."""
+    if codec.unk_id is None:
+        return None
+    unknown = sum(doc.count(codec.unk_id) for doc in ids)
+    total = sum(len(doc) for doc in ids)
+    return f"{name}: {unknown} unknown tokens ({100 * unknown / max(1, total):.3f}%)" if unknown else None
+
+
+BuildModel = Callable[[Runtime], tuple]
+
+
+def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], build: BuildModel, args: TrainArgs,
+                 cache_dir: str | Path | None, stride: int = 0) -> dict:
+    """Tokenize (cached), lay out blocks, fine-tune and save: the whole recipe behind every finetune script.
+
+    build(runtime) returns (model, tokenizer); stride > 0 cuts documents into overlapping windows."""
     runtime = pick_runtime()
     info = init_distributed(runtime)
     seed_everything(args.seed + info.rank)
-    model, tokenizer = load_model_and_tokenizer(model_name, tokenizer_name, runtime)
+    model, tokenizer = build(runtime)
+    codec = make_codec(tokenizer)
     if args.block_size > context_length(model):
         raise UserError(f"--block-size {args.block_size} exceeds the model's context of {context_length(model)}")
-    train_ids = tokenize_documents(train_docs, tokenizer, cache_dir, desc="tokenizing train")
-    val_ids = tokenize_documents(val_docs, tokenizer, cache_dir, desc="tokenizing validation") if val_docs else []
-    train_blocks = make_blocks(train_ids, tokenizer, args.block_size, args.pack)
-    val_blocks = make_blocks(val_ids, tokenizer, args.block_size, args.pack) if val_ids else None
+    train_ids = tokenize_documents(train_docs, codec, cache_dir, desc="tokenizing train")
+    val_ids = tokenize_documents(val_docs, codec, cache_dir, desc="tokenizing validation") if val_docs else []
+    train_blocks = make_blocks(train_ids, codec, args.block_size, args.pack, stride)
+    val_blocks = make_blocks(val_ids, codec, args.block_size, args.pack, stride) if val_ids else None
     trainer = TrainingRun(model, tokenizer, train_blocks, val_blocks, args, runtime, info)
+    unknown = report_unknown(train_ids, codec, "train")
+    if unknown:
+        trainer.log(unknown)
     trainer.describe()
     try:
         return trainer.fit()

@@ -52,7 +52,7 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
     with open(SAMPLE_CSV, encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             words.update(re.findall(r"\w+|[^\w\s]", (row["SName"] + " " + row["Lyric"]).lower()))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
+    vocab = ["[PAD]", "[unused1]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words)]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast.from_pretrained(folder, model_max_length=512)
     assert tokenizer.unk_token_id not in tokenizer("Paper lanterns on the fire escape")["input_ids"]

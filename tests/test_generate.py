@@ -3,6 +3,7 @@ import pytest
 import generate
 from gpt2ft.assets import tiny_gpt2
 from gpt2ft.cli import UserError
+from gpt2ft.codec import make_codec
 from gpt2ft.generation import cut_at_paragraph, generate_batch
 from gpt2ft.modeling import load_model_and_tokenizer, pick_runtime
 
@@ -70,12 +71,13 @@ def test_stop_at_paragraph_cuts_at_the_first_blank_line(tiny_model_dir):
 def test_batched_left_padded_generation_equals_one_at_a_time(tiny_model_dir):
     runtime = pick_runtime(prefer_cpu=True)
     model, tokenizer = load_model_and_tokenizer(str(tiny_model_dir), None, runtime)
-    prompts = [tokenizer(t)["input_ids"] for t in ("Short", "A somewhat longer prompt about the sea")]
+    codec = make_codec(tokenizer)
+    prompts = [codec.encode(t) for t in ("Short", "A somewhat longer prompt about the sea")]
     kwargs = {"max_new_tokens": 6, "do_sample": False}
-    batched = generate_batch(model, tokenizer, prompts, kwargs, runtime)
-    single = [generate_batch(model, tokenizer, [p], kwargs, runtime)[0] for p in prompts]
+    batched = generate_batch(model, codec, prompts, kwargs, runtime)
+    single = [generate_batch(model, codec, [p], kwargs, runtime)[0] for p in prompts]
     assert batched == single
-    sampled = generate_batch(model, tokenizer, prompts, {"max_new_tokens": 7, "do_sample": True}, runtime)
+    sampled = generate_batch(model, codec, prompts, {"max_new_tokens": 7, "do_sample": True}, runtime)
     assert all(0 < len(ids) <= 7 for ids in sampled)
 
 
@@ -97,9 +99,8 @@ def test_unknown_prompt_tokens_are_reported(tiny_bert_dir, capsys):
 
     from gpt2ft.generation import warn_unknown_tokens
 
-    tokenizer = AutoTokenizer.from_pretrained(tiny_bert_dir)
-    warn_unknown_tokens(tokenizer, tokenizer("paper lanterns", add_special_tokens=False)["input_ids"], "the prompt")
+    codec = make_codec(AutoTokenizer.from_pretrained(tiny_bert_dir))
+    warn_unknown_tokens(codec, codec.encode("paper lanterns"), "the prompt")
     assert capsys.readouterr().err == ""
-    ids = tokenizer("paper zeppelins and quasars", add_special_tokens=False)["input_ids"]
-    warn_unknown_tokens(tokenizer, ids, "the prompt")
+    warn_unknown_tokens(codec, codec.encode("paper zeppelins and quasars"), "the prompt")
     assert "the prompt has 2 unknown token(s) ([UNK])" in capsys.readouterr().err

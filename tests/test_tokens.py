@@ -1,10 +1,11 @@
 import torch
 
-from gpt2ft.tokens import IGNORE_INDEX, make_blocks, pack_blocks, pad_blocks, tokenize_documents
+from gpt2ft.codec import make_codec
+from gpt2ft.tokens import IGNORE_INDEX, make_blocks, pack_blocks, pad_blocks, tokenize_documents, window_blocks
 
 
 def test_pack_puts_eos_between_documents_and_shifts_targets():
-    blocks = pack_blocks([[1, 2, 3], [4, 5]], eos_id=0, block_size=4)
+    blocks = pack_blocks([[1, 2, 3], [4, 5]], bos_id=0, eos_id=0, block_size=4)
     assert blocks.inputs.tolist() == [[0, 1, 2, 3], [0, 4, 5, 0]]
     assert blocks.targets.tolist() == [[1, 2, 3, 0], [4, 5, 0, IGNORE_INDEX]]
     assert blocks.documents == 2 and blocks.tokens == 8
@@ -13,7 +14,7 @@ def test_pack_puts_eos_between_documents_and_shifts_targets():
 
 
 def test_pad_keeps_one_document_per_row_and_masks_padding():
-    blocks = pad_blocks([[1, 2, 3, 4, 5], [6]], eos_id=0, pad_id=9, block_size=4)
+    blocks = pad_blocks([[1, 2, 3, 4, 5], [6]], bos_id=0, eos_id=0, pad_id=9, block_size=4)
     assert blocks.inputs.tolist() == [[0, 1, 2, 3], [4, 5, 9, 9], [0, 6, 9, 9]]
     assert blocks.targets.tolist() == [[1, 2, 3, 4], [5, 0, -100, -100], [6, 0, -100, -100]]
     assert blocks.useful_ratio == 8 / 12
@@ -30,8 +31,7 @@ def test_packing_beats_padding_on_useful_tokens():
 
 
 class _Eos:
-    eos_token_id = 0
-    pad_token_id = None
+    bos_id = eos_id = pad_id = 0
 
 
 class CountingTokenizer:
@@ -51,12 +51,13 @@ class CountingTokenizer:
 def test_tokenization_is_cached(tmp_path, tokenizer):
     texts = ["The lyrics of \"A\":\n\nHello world", "second song\nwith two lines"]
     counting = CountingTokenizer(tokenizer)
-    first = tokenize_documents(texts, counting, tmp_path)
-    second = tokenize_documents(texts, counting, tmp_path)
+    codec = make_codec(counting)
+    first = tokenize_documents(texts, codec, tmp_path)
+    second = tokenize_documents(texts, codec, tmp_path)
     assert first == second == [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]
     assert counting.calls == 1
     assert len(list(tmp_path.glob("tokens-*.pt"))) == 1
-    tokenize_documents(texts + ["a third"], counting, tmp_path)
+    tokenize_documents(texts + ["a third"], codec, tmp_path)
     assert counting.calls == 2
 
 
@@ -66,3 +67,15 @@ def test_real_gpt2_tokenizer_round_trips_lyrics(tokenizer):
     assert tokenizer("Hello world")["input_ids"] == [15496, 995]
     assert tokenizer.decode(ids) == text
     assert len(tokenizer) == 50257 and tokenizer.eos_token_id == 50256
+
+
+def test_bert_style_documents_are_framed_by_cls_and_sep():
+    packed = pack_blocks([[5, 6], [7]], bos_id=101, eos_id=102, block_size=3)
+    assert packed.inputs.tolist() == [[101, 5, 6], [102, 101, 7]]
+    assert packed.targets.tolist() == [[5, 6, 102], [101, 7, 102]]
+
+
+def test_windows_overlap_by_block_minus_stride():
+    blocks = window_blocks([list(range(1, 10))], bos_id=0, eos_id=99, pad_id=-1, block_size=4, stride=2)
+    assert blocks.inputs.tolist() == [[0, 1, 2, 3], [2, 3, 4, 5], [4, 5, 6, 7], [6, 7, 8, 9]]
+    assert blocks.targets.tolist()[-1] == [7, 8, 9, 99]
