@@ -72,9 +72,15 @@ def init_distributed(runtime: Runtime) -> DistInfo:
 
 
 def split_validation(docs: Sequence[str], count: int, seed: int) -> tuple[list[str], list[str]]:
-    """Hold out a seeded random `count` documents, at most 5% of them but at least one (count 0: none)."""
-    if count <= 0 or len(docs) < 2:
+    """Hold out a seeded random `count` documents, at most 5% of them but at least one (count 0: none).
+
+    A single document (a novel) gives its last 5% of lines instead."""
+    if count <= 0 or not docs:
         return list(docs), []
+    if len(docs) == 1:
+        lines = docs[0].split("\n")
+        cut = len(lines) - len(lines) // 20
+        return (["\n".join(lines[:cut])], ["\n".join(lines[cut:])]) if cut < len(lines) else (list(docs), [])
     n_val = min(count, max(1, len(docs) // 20))
     order = torch.randperm(len(docs), generator=torch.Generator().manual_seed(seed)).tolist()
     held = set(order[:n_val])

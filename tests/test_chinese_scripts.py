@@ -67,7 +67,7 @@ def test_novel_windows_from_scratch_and_no_transplant(tmp_path, tiny_model_dir, 
     assert scratch["steps"] == 2
     printed = capsys.readouterr().out
     assert "from scratch: GPT-2 with" in printed
-    assert "train: 1 documents" in printed
+    assert "train: 1 documents" in printed and "validation: 1 documents" in printed
     random_rows = finetune_chinese.main(["--model", str(tiny_model_dir), *common, "--no-transplant",
                                          "--output-dir", str(tmp_path / "r")])
     assert random_rows["steps"] == 2

@@ -128,3 +128,16 @@ def test_gradient_checkpointing_gives_the_same_step(tiny_model_dir, tmp_path):
     checkpointed = train(tiny_model_dir, tmp_path / "ckpt", "--max-steps", "2", "--gradient-checkpointing",
                          "--compile")
     assert checkpointed["train_losses"] == pytest.approx(plain["train_losses"], rel=1e-5)
+
+
+def test_validation_split():
+    from gpt2ft.training import split_validation
+
+    docs = [f"song {i}" for i in range(100)]
+    train_docs, val_docs = split_validation(docs, 500, seed=1)
+    assert len(val_docs) == 5 and len(train_docs) == 95 and set(train_docs) | set(val_docs) == set(docs)
+    assert split_validation(docs, 500, seed=1) == (train_docs, val_docs)
+    assert split_validation(docs, 0, seed=1) == (docs, [])
+    novel = "\n".join(f"line {i}" for i in range(40))
+    head, tail = split_validation([novel], 500, seed=1)
+    assert tail == ["line 38\nline 39"] and head[0].endswith("line 37")
