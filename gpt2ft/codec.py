@@ -26,7 +26,9 @@ class ByteBPECodec:
         return self.encode_batch([text])[0]
 
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        return self.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        """Ids of each text; text that looks like a control token stays plain text."""
+        return self.tokenizer(list(texts), add_special_tokens=False, split_special_tokens=True,
+                              verbose=False)["input_ids"]
 
     def decode(self, ids: Sequence[int]) -> str:
         return self.tokenizer.decode(list(ids), skip_special_tokens=True)
@@ -66,7 +68,8 @@ class BertChineseCodec(ByteBPECodec):
     def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
         line_lists = [text.replace("\r\n", "\n").replace("\r", "\n").split("\n") for text in texts]
         flat = [line for lines in line_lists for line in lines]
-        encoded = iter(self.tokenizer(flat, add_special_tokens=False, verbose=False)["input_ids"])
+        encoded = iter(self.tokenizer(flat, add_special_tokens=False, split_special_tokens=True,
+                                     verbose=False)["input_ids"])
         result = []
         for lines in line_lists:
             ids: list[int] = []
@@ -95,8 +98,8 @@ class BertChineseCodec(ByteBPECodec):
         return text
 
     def banned_ids(self, vocab_rows: int) -> list[int]:
-        """Never generate padding rows, [UNK], [PAD], [CLS] or [MASK] ([SEP] ends the text)."""
-        specials = {self.unk_id, self.pad_id, self.bos_id, self.tokenizer.mask_token_id} - {None, self.eos_id}
+        """Never generate padding rows or special tokens ([UNK], [PAD], [CLS], [MASK], speakers); [SEP] ends text."""
+        specials = set(self.tokenizer.all_special_ids) - {self.eos_id}
         return list(range(len(self.tokenizer), vocab_rows)) + sorted(specials)
 
 

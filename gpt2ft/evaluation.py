@@ -11,14 +11,14 @@ from .cli import UserError, option
 from .codec import make_codec
 from .generation import DecodingArgs, cut_at_paragraph, generate_texts
 from .lyrics import ContinuationSample
-from .metrics import BertScoreArgs, bertscore, bleu4, distinct_n, perplexity, rouge_l
+from .metrics import BertScoreArgs, bertscore, bleu, distinct_n, perplexity, rouge_l
 from .modeling import Runtime, context_length, load_model_and_tokenizer, pick_runtime, seed_everything
 from .report import COLUMNS, publish, update_results
 
 
 @dataclass
 class CompareArgs:
-    original: str = option("gpt2", "the model before fine-tuning (hub id or folder)")
+    original: str = option("gpt2", "the model before fine-tuning (hub id or folder; empty: skip it)")
     finetuned: str = option("output/lyrics", "the fine-tuned model folder")
     tokenizer: str | None = option(None, "tokenizer for both models (default: each model's own)")
     results: str = option("results/lyrics.json", "JSON file the metrics are merged into (Markdown beside it)")
@@ -35,6 +35,8 @@ def compare_models(args: CompareArgs, score: ScoreFn, settings: dict) -> dict:
     results: dict = {}
     for column, _ in COLUMNS:
         name = getattr(args, column)
+        if not name:
+            continue
         model, tokenizer = load_model_and_tokenizer(name, args.tokenizer, runtime)
         metrics = score(model, make_codec(tokenizer), runtime)
         del model
@@ -108,11 +110,31 @@ def continuation_scorer(samples: Sequence[ContinuationSample], decoding: Decodin
         n = len(candidates)
         return {"precision": sum(p) / n, "recall": sum(r) / n, "f1": sum(f) / n, "bertscore_samples": n,
                 "empty_generations": sum(1 for c in candidates if not c.strip()),
-                "dropped_too_long": len(samples) - n, "bleu4": bleu4(candidates, references, bleu_tokenize),
+                "dropped_too_long": len(samples) - n, "bleu4": bleu(candidates, references, bleu_tokenize),
                 "rougeL": rouge_l(candidates, references, rouge_tokenizer),
                 "distinct1": distinct_n(candidates, 1, rouge_tokenizer),
                 "distinct2": distinct_n(candidates, 2, rouge_tokenizer), "bertscore_hash": hash_code,
                 "examples": [{"title": s.title, "generated": c, "reference": s.reference}
                              for (s, _), c in zip(kept[:3], candidates[:3])]}
+
+    return score
+
+
+def chat_perplexity_scorer(dialogues: Sequence[Sequence[str]], max_tokens: int, batch_size: int) -> ScoreFn:
+    """PPL of a chat model on test dialogues, on the turns it was trained on (all, or the bot's)."""
+    from collections import Counter
+
+    from .dialogue import ChatFormat, chat_examples, chat_settings
+    from .metrics import score_items
+
+    def score(model, codec, runtime: Runtime) -> dict:
+        loss_on, with_types = chat_settings(model)
+        examples = chat_examples(dialogues, ChatFormat(codec), min(max_tokens, context_length(model)), loss_on,
+                                 with_types, Counter())
+        result = score_items(model, examples.items, runtime, batch_size)
+        print(f"{model.name_or_path}: PPL {result.ppl:.2f} over {result.tokens:,} tokens ({loss_on} turns) of "
+              f"{len(dialogues)} dialogues")
+        return {"ppl": result.ppl, "ppl_tokens": result.tokens, "next_token_accuracy": result.accuracy,
+                "ppl_texts": len(dialogues)}
 
     return score

@@ -110,19 +110,27 @@ def warn_unknown_tokens(codec, ids: Sequence[int], source: str) -> None:
               "each as one placeholder", file=sys.stderr)
 
 
+def _left_pad(rows: Sequence[Sequence[int]], pad: int, width: int) -> torch.Tensor:
+    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    for index, row in enumerate(rows):
+        out[index, width - len(row):] = torch.as_tensor(row, dtype=torch.long)
+    return out
+
+
 @torch.no_grad()
 def generate_batch(model, codec, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
-                   stop_at_paragraph: bool = False) -> list[list[int]]:
+                   stop_at_paragraph: bool = False,
+                   token_types: Sequence[list[int]] | None = None) -> list[list[int]]:
     """Generate for left-padded prompts in one batch; returns each sequence's new token ids (EOS dropped).
 
-    Ids the tokenizer cannot decode (padded embedding rows, [UNK] and the like) are never generated."""
+    Ids the tokenizer cannot decode (padded embedding rows, [UNK] and the like) are never generated; new tokens
+    take the last token type of their prompt (the bot's speaker in a dialogue)."""
     pad = codec.pad_id
     width = max(len(p) for p in prompts)
-    input_ids = torch.full((len(prompts), width), pad, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for row, ids in enumerate(prompts):
-        input_ids[row, width - len(ids):] = torch.tensor(ids)
-        mask[row, width - len(ids):] = 1
+    input_ids = _left_pad(prompts, pad, width)
+    mask = _left_pad([[1] * len(p) for p in prompts], 0, width)
+    if token_types is not None:
+        kwargs = {**kwargs, "token_type_ids": _left_pad(token_types, pad, width).to(runtime.device)}
     stopping = StoppingCriteriaList([ParagraphStop(codec, width)]) if stop_at_paragraph else None
     banned = codec.banned_ids(model.get_output_embeddings().out_features)
     with runtime.autocast():
@@ -138,7 +146,8 @@ def generate_batch(model, codec, prompts: Sequence[list[int]], kwargs: dict, run
 
 
 def generate_texts(model, codec, prompts: Sequence[list[int]], kwargs: dict, runtime: Runtime,
-                   batch_size: int = 16, stop_at_paragraph: bool = False, desc: str = "generating") -> list[str]:
+                   batch_size: int = 16, stop_at_paragraph: bool = False, desc: str = "generating",
+                   token_types: Sequence[list[int]] | None = None) -> list[str]:
     """Decoded continuations of many prompts, batched by similar length; output order follows the input."""
     from tqdm.auto import tqdm
 
@@ -146,7 +155,9 @@ def generate_texts(model, codec, prompts: Sequence[list[int]], kwargs: dict, run
     results: list[str] = [""] * len(prompts)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
         chunk = order[start:start + batch_size]
-        outputs = generate_batch(model, codec, [prompts[i] for i in chunk], kwargs, runtime, stop_at_paragraph)
+        types = [token_types[i] for i in chunk] if token_types is not None else None
+        outputs = generate_batch(model, codec, [prompts[i] for i in chunk], kwargs, runtime, stop_at_paragraph,
+                                 types)
         for i, ids in zip(chunk, outputs):
             results[i] = codec.decode(ids)
     return results

@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from .cli import UserError
 from .modeling import Runtime
-from .tokens import IGNORE_INDEX
+from .tokens import IGNORE_INDEX, pad_batch
 
 
 @dataclass
@@ -51,37 +51,38 @@ def sliding_windows(seq: Sequence[int], window: int, stride: int) -> list[tuple[
 
 
 @torch.no_grad()
-def perplexity(model, sequences: Sequence[Sequence[int]], window: int, stride: int, runtime: Runtime,
-               batch_size: int = 8, desc: str = "perplexity") -> PerplexityResult:
-    """Token-weighted perplexity and next-token accuracy over all sequences, long ones by sliding window."""
-    windows = [w for seq in sequences for w in sliding_windows(seq, window, stride)]
-    windows.sort(key=lambda w: -len(w[0]))
+def score_items(model, items: Sequence[tuple], runtime: Runtime, batch_size: int = 8,
+                desc: str = "perplexity") -> PerplexityResult:
+    """Summed NLL, scored tokens and correct argmax predictions over (inputs, targets, token_types) items."""
+    items = sorted(items, key=lambda item: -len(item[0]))
     nll = torch.zeros((), dtype=torch.float64, device=runtime.device)
     tokens = torch.zeros((), dtype=torch.long, device=runtime.device)
     correct = torch.zeros((), dtype=torch.long, device=runtime.device)
     model.eval()
-    for start in tqdm(range(0, len(windows), batch_size), desc=desc, unit="batch"):
-        batch = windows[start:start + batch_size]
-        width = len(batch[0][0])
-        inputs = torch.zeros((len(batch), width), dtype=torch.long)
-        targets = torch.full((len(batch), width), IGNORE_INDEX, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (x, y) in enumerate(batch):
-            inputs[row, :len(x)] = torch.tensor(x)
-            targets[row, :len(y)] = torch.tensor(y)
-            mask[row, :len(x)] = 1
-        inputs, targets, mask = inputs.to(runtime.device), targets.to(runtime.device), mask.to(runtime.device)
+    for start in tqdm(range(0, len(items), batch_size), desc=desc, unit="batch"):
+        chunk = items[start:start + batch_size]
+        batch = pad_batch(chunk, pad_id=0).to(runtime.device)
+        mask = torch.zeros_like(batch.inputs)
+        for row, item in enumerate(chunk):
+            mask[row, :len(item[0])] = 1
         with runtime.autocast():
-            logits = model(input_ids=inputs, attention_mask=mask).logits
+            logits = model(input_ids=batch.inputs, attention_mask=mask, token_type_ids=batch.token_types).logits
         logits = logits.float()
-        nll += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
+        nll += F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
                                reduction="sum").double()
-        scored = targets != IGNORE_INDEX
+        scored = batch.targets != IGNORE_INDEX
         tokens += scored.sum()
-        correct += ((logits.argmax(-1) == targets) & scored).sum()
+        correct += ((logits.argmax(-1) == batch.targets) & scored).sum()
     if int(tokens) == 0:
         raise UserError("no tokens to score: the test set is empty")
     return PerplexityResult(float(nll), int(tokens), int(correct))
+
+
+def perplexity(model, sequences: Sequence[Sequence[int]], window: int, stride: int, runtime: Runtime,
+               batch_size: int = 8, desc: str = "perplexity") -> PerplexityResult:
+    """Token-weighted perplexity and next-token accuracy over all sequences, long ones by sliding window."""
+    windows = [(x, y, None) for seq in sequences for x, y in sliding_windows(seq, window, stride)]
+    return score_items(model, windows, runtime, batch_size, desc)
 
 
 def distinct_n(texts: Sequence[str], n: int, tokenizer: Callable[[str], list[str]] | None = None) -> float:
@@ -91,11 +92,12 @@ def distinct_n(texts: Sequence[str], n: int, tokenizer: Callable[[str], list[str
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def bleu4(hypotheses: Sequence[str], references: Sequence[str], tokenize: str = "13a") -> float:
-    """Corpus BLEU-4 (0-100) by sacrebleu."""
-    import sacrebleu
+def bleu(hypotheses: Sequence[str], references: Sequence[str], tokenize: str = "13a", max_order: int = 4) -> float:
+    """Corpus BLEU-n (0-100) by sacrebleu; tokenize "zh" or "char" for Chinese."""
+    from sacrebleu.metrics import BLEU
 
-    return float(sacrebleu.corpus_bleu(list(hypotheses), [list(references)], tokenize=tokenize).score)
+    scorer = BLEU(tokenize=tokenize, max_ngram_order=max_order)
+    return float(scorer.corpus_score(list(hypotheses), [list(references)]).score)
 
 
 def rouge_l(hypotheses: Sequence[str], references: Sequence[str],

@@ -59,9 +59,10 @@ def _cell(value, fmt: str) -> str:
 
 def markdown_table(results: dict) -> str:
     """Rows that any column has, in the paper's order (P, R, F1, PPL first)."""
-    lines = ["| Metrics | " + " | ".join(title for _, title in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    columns = [(c, title) for c, title in COLUMNS if c in results] or list(COLUMNS)
+    lines = ["| Metrics | " + " | ".join(title for _, title in columns) + " |", "|---" * (len(columns) + 1) + "|"]
     for key, label, fmt in ROWS:
-        values = [results.get(column, {}).get(key) for column, _ in COLUMNS]
+        values = [results.get(column, {}).get(key) for column, _ in columns]
         if all(v is None for v in values):
             continue
         lines.append(f"| {label} | " + " | ".join(_cell(v, fmt) for v in values) + " |")

@@ -16,6 +16,66 @@ TOKENIZE_BATCH = 1000
 
 
 @dataclass
+class Batch:
+    """One batch on its way to the model: inputs, next-token targets, optional token types (speakers)."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+    token_types: torch.Tensor | None = None
+
+    def to(self, device: torch.device) -> "Batch":
+        types = None if self.token_types is None else self.token_types.to(device, non_blocking=True)
+        return Batch(self.inputs.to(device, non_blocking=True), self.targets.to(device, non_blocking=True), types)
+
+
+def pad_batch(items: Sequence[tuple], pad_id: int) -> Batch:
+    """Right-pad (inputs, targets, token_types or None) rows to the longest; padding carries no loss."""
+    width = max(len(item[0]) for item in items)
+    inputs = torch.full((len(items), width), pad_id, dtype=torch.long)
+    targets = torch.full((len(items), width), IGNORE_INDEX, dtype=torch.long)
+    with_types = items[0][2] is not None
+    types = torch.full((len(items), width), pad_id, dtype=torch.long) if with_types else None
+    for row, (x, y, t) in enumerate(items):
+        inputs[row, :len(x)] = torch.as_tensor(x)
+        targets[row, :len(y)] = torch.as_tensor(y)
+        if with_types:
+            types[row, :len(t)] = torch.as_tensor(t)
+    return Batch(inputs, targets, types)
+
+
+@dataclass
+class Examples:
+    """Variable-length training examples, padded per batch to the longest one (dialogues)."""
+
+    items: list[tuple]
+    pad_id: int
+    documents: int
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def batch(self, rows: torch.Tensor) -> Batch:
+        return pad_batch([self.items[i] for i in rows.tolist()], self.pad_id)
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(item[0]) + 1 for item in self.items)
+
+    @property
+    def loss_tokens(self) -> int:
+        return sum(sum(1 for t in item[1] if t != IGNORE_INDEX) for item in self.items)
+
+    @property
+    def useful_ratio(self) -> float:
+        """Loss-bearing positions divided by all example positions (before per-batch padding)."""
+        return self.loss_tokens / max(1, sum(len(item[0]) for item in self.items))
+
+    def summary(self, name: str) -> str:
+        return (f"{name}: {self.documents} dialogues, {len(self)} examples, {self.tokens} tokens, "
+                f"share of positions with loss {self.useful_ratio:.4f}")
+
+
+@dataclass
 class Blocks:
     """Model inputs and next-token targets of shape [rows, block_size]; targets are IGNORE_INDEX where no loss."""
 
@@ -26,6 +86,9 @@ class Blocks:
 
     def __len__(self) -> int:
         return self.inputs.shape[0]
+
+    def batch(self, rows: torch.Tensor) -> Batch:
+        return Batch(self.inputs[rows], self.targets[rows])
 
     @property
     def loss_tokens(self) -> int:

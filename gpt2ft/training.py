@@ -19,7 +19,9 @@ from .cli import UserError, option
 from .files import atomic_save_dir, atomic_torch_save
 from .codec import make_codec
 from .modeling import Runtime, context_length, pick_runtime, seed_everything
-from .tokens import IGNORE_INDEX, Blocks, make_blocks, tokenize_documents
+from .tokens import IGNORE_INDEX, Batch, Blocks, Examples, make_blocks, tokenize_documents
+
+Dataset = Blocks | Examples
 
 PEAK_BF16_TFLOPS = {"4090": 165.2, "3090": 71.0, "A100": 312.0, "H100": 989.0, "H200": 989.0, "L40": 181.0,
                     "A6000": 154.8, "A10": 125.0, "V100": 125.0}
@@ -132,27 +134,24 @@ def make_optimizer(model, args: TrainArgs, runtime: Runtime) -> torch.optim.Adam
     return torch.optim.AdamW(groups, lr=args.lr, fused=runtime.device.type == "cuda")
 
 
-def lm_loss(model, inputs: torch.Tensor, targets: torch.Tensor, runtime: Runtime,
-            reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy of the model's next-token logits against targets (IGNORE_INDEX positions skipped)."""
+def lm_loss(model, batch: Batch, runtime: Runtime, reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy of the model's next-token logits against the targets (IGNORE_INDEX positions skipped)."""
     with runtime.autocast():
-        logits = model(input_ids=inputs).logits
-    return F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), ignore_index=IGNORE_INDEX,
+        logits = model(input_ids=batch.inputs, token_type_ids=batch.token_types).logits
+    return F.cross_entropy(logits.float().flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
                            reduction=reduction)
 
 
 @torch.no_grad()
-def evaluate_loss(model, blocks: Blocks, batch_size: int, runtime: Runtime, info: DistInfo) -> float:
+def evaluate_loss(model, blocks: Dataset, batch_size: int, runtime: Runtime, info: DistInfo) -> float:
     """Token-weighted mean loss over the blocks, shared out across processes."""
     model.eval()
     totals = torch.zeros(2, dtype=torch.float64, device=runtime.device)
     rows = range(info.rank, len(blocks), info.world)
     for start in range(0, len(rows), batch_size):
-        index = torch.tensor(rows[start:start + batch_size])
-        inputs = blocks.inputs[index].to(runtime.device)
-        targets = blocks.targets[index].to(runtime.device)
-        totals[0] += lm_loss(model, inputs, targets, runtime, reduction="sum").double()
-        totals[1] += (targets != IGNORE_INDEX).sum()
+        batch = blocks.batch(torch.tensor(rows[start:start + batch_size])).to(runtime.device)
+        totals[0] += lm_loss(model, batch, runtime, reduction="sum").double()
+        totals[1] += (batch.targets != IGNORE_INDEX).sum()
     if info.world > 1:
         dist.all_reduce(totals)
     model.train()
@@ -181,7 +180,7 @@ def _tuples(value):
 class TrainingRun:
     """One fine-tuning run over prepared blocks; call fit()."""
 
-    def __init__(self, model, tokenizer, train_blocks: Blocks, val_blocks: Blocks | None, args: TrainArgs,
+    def __init__(self, model, tokenizer, train_blocks: Dataset, val_blocks: Dataset | None, args: TrainArgs,
                  runtime: Runtime, info: DistInfo):
         self.raw_model, self.tokenizer, self.args, self.runtime, self.info = model, tokenizer, args, runtime, info
         self.train_blocks, self.val_blocks = train_blocks, val_blocks
@@ -213,6 +212,7 @@ class TrainingRun:
         self.flops_per_token = flops_per_token(model, args.block_size)
         self.peak = peak_flops(runtime, args.peak_tflops)
         self._perm_epoch, self._perm = -1, None
+        self.positions_seen = self.loss_tokens_seen = 0
 
     def log(self, message: str) -> None:
         if self.info.is_main:
@@ -242,13 +242,14 @@ class TrainingRun:
         """One optimizer step over grad_accum micro-batches; returns the mean loss (on device, no sync)."""
         total = torch.zeros((), device=self.runtime.device)
         for micro in range(self.args.grad_accum):
-            rows = self.batch_rows(self.step, micro)
-            inputs = self.train_blocks.inputs[rows].to(self.runtime.device, non_blocking=True)
-            targets = self.train_blocks.targets[rows].to(self.runtime.device, non_blocking=True)
+            host_batch = self.train_blocks.batch(self.batch_rows(self.step, micro))
+            self.positions_seen += host_batch.inputs.numel() * self.info.world
+            self.loss_tokens_seen += int((host_batch.targets != IGNORE_INDEX).sum()) * self.info.world
+            batch = host_batch.to(self.runtime.device)
             last = micro == self.args.grad_accum - 1
             sync = nullcontext() if last or self.info.world == 1 else self.model.no_sync()
             with sync:
-                loss = lm_loss(self.model, inputs, targets, self.runtime)
+                loss = lm_loss(self.model, batch, self.runtime)
                 (loss / self.args.grad_accum).backward()
             total += loss.detach()
         if self.args.max_grad_norm > 0:
@@ -332,8 +333,6 @@ class TrainingRun:
             self.load_checkpoint()
         writer = self._writer()
         self.model.train()
-        positions = self.global_batch * self.args.block_size
-        useful = self.train_blocks.useful_ratio
         window_loss, window_steps, window_start = torch.zeros((), device=self.runtime.device), 0, time.perf_counter()
         bar = tqdm(total=self.total_steps, initial=self.step, desc="training", unit="step",
                    disable=not self.info.is_main)
@@ -347,8 +346,9 @@ class TrainingRun:
                 bar.update(1)
                 if self.step % self.args.log_interval == 0 or self.step == self.total_steps:
                     elapsed = time.perf_counter() - window_start
-                    self._log_train(writer, float(window_loss) / window_steps, window_steps * positions / elapsed,
-                                    useful, bar)
+                    self._log_train(writer, float(window_loss) / window_steps, self.positions_seen / elapsed,
+                                    self.loss_tokens_seen / elapsed, bar)
+                    self.positions_seen = self.loss_tokens_seen = 0
                     window_loss.zero_()
                     window_steps, window_start = 0, time.perf_counter()
                 if self.step % self.args.eval_interval == 0 or self.step == self.total_steps:
@@ -379,11 +379,11 @@ class TrainingRun:
 
         return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.step if self.step else None)
 
-    def _log_train(self, writer, loss: float, positions_per_s: float, useful: float, bar) -> None:
+    def _log_train(self, writer, loss: float, positions_per_s: float, useful_per_s: float, bar) -> None:
         lr = self.scheduler.get_last_lr()[0]
         self.history["train"].append({"step": self.step, "loss": loss, "lr": lr})
         message = (f"step {self.step}/{self.total_steps}: loss {loss:.4f}, lr {lr:.2e}, "
-                   f"{positions_per_s:,.0f} tokens/s ({positions_per_s * useful:,.0f} loss-bearing)")
+                   f"{positions_per_s:,.0f} tokens/s ({useful_per_s:,.0f} loss-bearing)")
         if self.peak:
             mfu = self.flops_per_token * positions_per_s / (self.peak * self.info.world)
             message += f", MFU {100 * mfu:.1f}%"
@@ -430,13 +430,13 @@ def report_unknown(ids: Sequence[Sequence[int]], codec, name: str) -> str | None
 
 
 BuildModel = Callable[[Runtime], tuple]
+MakeData = Callable[[object, object], tuple]
 
 
-def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], build: BuildModel, args: TrainArgs,
-                 cache_dir: str | Path | None, stride: int = 0) -> dict:
-    """Tokenize (cached), lay out blocks, fine-tune and save: the whole recipe behind every finetune script.
+def run_training(build: BuildModel, make_data: MakeData, args: TrainArgs) -> dict:
+    """Set up devices and processes, build the model, lay out the data, train and save.
 
-    build(runtime) returns (model, tokenizer); stride > 0 cuts documents into overlapping windows."""
+    build(runtime) returns (model, tokenizer); make_data(model, codec) returns (train, validation or None)."""
     runtime = pick_runtime()
     info = init_distributed(runtime)
     seed_everything(args.seed + info.rank)
@@ -444,17 +444,28 @@ def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], build: Buil
     codec = make_codec(tokenizer)
     if args.block_size > context_length(model):
         raise UserError(f"--block-size {args.block_size} exceeds the model's context of {context_length(model)}")
-    train_ids = tokenize_documents(train_docs, codec, cache_dir, desc="tokenizing train")
-    val_ids = tokenize_documents(val_docs, codec, cache_dir, desc="tokenizing validation") if val_docs else []
-    train_blocks = make_blocks(train_ids, codec, args.block_size, args.pack, stride)
-    val_blocks = make_blocks(val_ids, codec, args.block_size, args.pack, stride) if val_ids else None
-    trainer = TrainingRun(model, tokenizer, train_blocks, val_blocks, args, runtime, info)
-    unknown = report_unknown(train_ids, codec, "train")
-    if unknown:
-        trainer.log(unknown)
+    train_data, val_data = make_data(model, codec)
+    trainer = TrainingRun(model, tokenizer, train_data, val_data, args, runtime, info)
     trainer.describe()
     try:
         return trainer.fit()
     finally:
         if info.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], build: BuildModel, args: TrainArgs,
+                 cache_dir: str | Path | None, stride: int = 0) -> dict:
+    """Fine-tune on plain documents: tokenize (cached), pack (or pad, or window with stride > 0), train."""
+
+    def make_data(model, codec):
+        train_ids = tokenize_documents(train_docs, codec, cache_dir, desc="tokenizing train")
+        val_ids = tokenize_documents(val_docs, codec, cache_dir, desc="tokenizing validation") if val_docs else []
+        unknown = report_unknown(train_ids, codec, "train")
+        if unknown and is_main_process():
+            print(unknown)
+        train_blocks = make_blocks(train_ids, codec, args.block_size, args.pack, stride)
+        val_blocks = make_blocks(val_ids, codec, args.block_size, args.pack, stride) if val_ids else None
+        return train_blocks, val_blocks
+
+    return run_training(build, make_data, args)

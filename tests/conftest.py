@@ -133,3 +133,18 @@ def tiny_zh_bert_dir(tmp_path_factory, zh_tokenizer_dir) -> Path:
     BertModel(BertConfig(vocab_size=21128, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                          intermediate_size=64)).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def naturalconv_dir(tmp_path_factory) -> Path:
+    """NaturalConv as distributed: dialog_release.json plus train/dev/test.txt id lists."""
+    import json
+
+    folder = tmp_path_factory.mktemp("naturalconv")
+    dialogues = [{"dialog_id": f"d{i}", "document_id": i,
+                  "content": [ZH_LINES[(i + k) % len(ZH_LINES)] for k in range(4 + i % 3)]} for i in range(10)]
+    (folder / "dialog_release.json").write_text(json.dumps(dialogues, ensure_ascii=False), encoding="utf-8")
+    (folder / "train.txt").write_text("\n".join(f"d{i}" for i in range(7)) + "\nmissing\n", encoding="utf-8")
+    (folder / "dev.txt").write_text("d7\n", encoding="utf-8")
+    (folder / "test.txt").write_text("d8\nd9\n", encoding="utf-8")
+    return folder

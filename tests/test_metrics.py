@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gpt2ft.cli import UserError
-from gpt2ft.metrics import BertScoreArgs, bertscore, bleu4, distinct_n, perplexity, rouge_l, sliding_windows
+from gpt2ft.metrics import BertScoreArgs, bertscore, bleu, distinct_n, perplexity, rouge_l, sliding_windows
 from gpt2ft.modeling import load_model, pick_runtime
 from gpt2ft.tokens import IGNORE_INDEX
 
@@ -62,8 +62,10 @@ def test_distinct_bleu_rouge_values():
     assert distinct_n(["a b a b"], 1) == 0.5
     assert distinct_n(["a b a b"], 2) == pytest.approx(2 / 3)
     assert distinct_n([""], 2) == 0.0
-    assert bleu4(["the cat sat on the red mat today"], ["the cat sat on the red mat today"]) == pytest.approx(100)
-    assert bleu4(["nothing alike here at all"], ["the cat sat on the mat"]) < 1
+    assert bleu(["the cat sat on the red mat today"], ["the cat sat on the red mat today"]) == pytest.approx(100)
+    assert bleu(["nothing alike here at all"], ["the cat sat on the mat"]) < 1
+    assert bleu(["我爱北京天安门"], ["我爱北京天安门"], tokenize="char", max_order=2) == pytest.approx(100)
+    assert 0 < bleu(["我爱北京"], ["我爱上海"], tokenize="char", max_order=2) < 100
     assert rouge_l(["the cat sat"], ["the cat sat"]) == pytest.approx(1.0)
     assert rouge_l(["the cat"], ["the cat sat on"]) == pytest.approx(2 * (1 * 0.5) / 1.5)
     chars = rouge_l(["我爱你"], ["我爱他"], tokenizer=list)
