@@ -1,10 +1,22 @@
 import pytest
 
+import subprocess
+import sys
+
+import chat
 import demo
 import eval_bertScore
+import eval_bertScore_chinese
+import eval_chat
 import eval_ppl
 import finetune
+import finetune_chat
+import finetune_chinese
+import finetune_chinese_lyrics
 import generate
+import generate_chinese
+import generate_chinese_lyrics
+from conftest import ROOT
 
 SCRIPTS = {finetune: ["--model", "--tokenizer", "--data", "--output-dir", "--epochs", "--max-steps", "--block-size",
                       "--batch-size", "--lr", "--seed", "--resume", "--grad-accum", "--max-grad-norm",
@@ -15,7 +27,19 @@ SCRIPTS = {finetune: ["--model", "--tokenizer", "--data", "--output-dir", "--epo
                       "--num-return-sequences", "--seed", "--stop-at-paragraph"],
            eval_ppl: ["--original", "--finetuned", "--tokenizer", "--data", "--results", "--window", "--stride"],
            eval_bertScore: ["--original", "--finetuned", "--results", "--max-new-tokens", "--bertscore-model",
-                            "--num-layers", "--lang", "--rescale-with-baseline", "--idf", "--seed"]}
+                            "--num-layers", "--lang", "--rescale-with-baseline", "--idf", "--seed"],
+           finetune_chinese: ["--model", "--tokenizer", "--data", "--stride", "--from-scratch", "--n-layer", "--n-head",
+                              "--n-embd", "--n-positions", "--no-transplant", "--resume", "--output-dir"],
+           generate_chinese: ["--model", "--prompt", "--input", "--temperature", "--top-k", "--top-p",
+                              "--repetition-penalty", "--num-beams", "--greedy", "--max-new-tokens", "--seed"],
+           finetune_chinese_lyrics: ["--model", "--data", "--test-artists", "--output-dir", "--epochs"],
+           generate_chinese_lyrics: ["--model", "--title", "--prompt", "--repetition-penalty"],
+           eval_bertScore_chinese: ["--original", "--finetuned", "--data", "--test-artists", "--bertscore-model",
+                                    "--num-layers", "--lang", "--results", "--max-new-tokens"],
+           finetune_chat: ["--model", "--data", "--loss-on", "--no-speaker-embeddings", "--block-size", "--resume"],
+           chat: ["--model", "--temperature", "--top-k", "--top-p", "--repetition-penalty", "--greedy",
+                  "--max-new-tokens", "--seed", "--max-history-tokens", "--transcript"],
+           eval_chat: ["--model", "--data", "--results", "--max-turns", "--bertscore-model", "--max-new-tokens"]}
 
 
 @pytest.mark.parametrize("script", list(SCRIPTS), ids=lambda m: m.__name__)
@@ -47,3 +71,16 @@ def test_demo_runs_the_whole_pipeline(tmp_path, capsys):
             assert key in results[column]
     assert (tmp_path / "demo" / "finetuned" / "model.safetensors").is_file()
     assert (tmp_path / "demo" / "results.md").is_file()
+
+
+@pytest.mark.parametrize("script, args", [
+    ("finetune_chinese.py", ["--data", "no/such/corpus.json"]),
+    ("finetune_chat.py", ["--data", "no/such/naturalconv"]),
+    ("generate_chinese_lyrics.py", ["--model", "no/such/model", "--title", "x"]),
+])
+def test_bad_paths_are_one_line_errors(script, args, tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / script), *args], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=120, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 2
+    assert [line for line in done.stderr.splitlines() if line.strip()] == [done.stderr.strip()]
+    assert done.stderr.startswith("error: ") and "not found" in done.stderr
