@@ -14,6 +14,9 @@ from .modeling import Runtime
 from .tokens import IGNORE_INDEX, pad_batch
 
 
+LOGIT_CHUNK = 1024
+
+
 @dataclass
 class PerplexityResult:
     nll: float
@@ -53,7 +56,11 @@ def sliding_windows(seq: Sequence[int], window: int, stride: int) -> list[tuple[
 @torch.no_grad()
 def score_items(model, items: Sequence[tuple], runtime: Runtime, batch_size: int = 8,
                 desc: str = "perplexity") -> PerplexityResult:
-    """Summed NLL, scored tokens and correct argmax predictions over (inputs, targets, token_types) items."""
+    """Summed NLL, scored tokens and correct argmax predictions over (inputs, targets, token_types) items.
+
+    Logits are computed only at scored positions, a chunk at a time, so memory stays small and context-only
+    positions of sliding windows cost no LM-head work."""
+    head = model.get_output_embeddings()
     items = sorted(items, key=lambda item: -len(item[0]))
     nll = torch.zeros((), dtype=torch.float64, device=runtime.device)
     tokens = torch.zeros((), dtype=torch.long, device=runtime.device)
@@ -66,13 +73,16 @@ def score_items(model, items: Sequence[tuple], runtime: Runtime, batch_size: int
         for row, item in enumerate(chunk):
             mask[row, :len(item[0])] = 1
         with runtime.autocast():
-            logits = model(input_ids=batch.inputs, attention_mask=mask, token_type_ids=batch.token_types).logits
-        logits = logits.float()
-        nll += F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORE_INDEX,
-                               reduction="sum").double()
-        scored = batch.targets != IGNORE_INDEX
-        tokens += scored.sum()
-        correct += ((logits.argmax(-1) == batch.targets) & scored).sum()
+            hidden = model.base_model(input_ids=batch.inputs, attention_mask=mask,
+                                      token_type_ids=batch.token_types).last_hidden_state
+            scored = batch.targets != IGNORE_INDEX
+            hidden, targets = hidden[scored], batch.targets[scored]
+            for begin in range(0, len(targets), LOGIT_CHUNK):
+                logits = head(hidden[begin:begin + LOGIT_CHUNK]).float()
+                chunk_targets = targets[begin:begin + LOGIT_CHUNK]
+                nll += F.cross_entropy(logits, chunk_targets, reduction="sum").double()
+                correct += (logits.argmax(-1) == chunk_targets).sum()
+        tokens += len(targets)
     if int(tokens) == 0:
         raise UserError("no tokens to score: the test set is empty")
     return PerplexityResult(float(nll), int(tokens), int(correct))

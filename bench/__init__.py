@@ -1,0 +1,1 @@
+"""Side-by-side speed measurements: python -m bench all (see README, "Performance")."""
