@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from gpt2ft.cli import UserError, parse_args, run_main
-from gpt2ft.evaluation import CompareArgs, ScorerArgs, compare_models, continuation_scorer
+from gpt2ft.cli import parse_args, run_main
+from gpt2ft.evaluation import CompareArgs, ScorerArgs, compare_continuations
 from gpt2ft.generation import DecodingArgs
 from gpt2ft.lyrics import LyricsDataArgs, continuation_sample, load_lyrics
 
@@ -23,14 +23,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     compare, data_args, decoding, scorer = parse_args([CompareArgs, LyricsDataArgs, DecodingArgs, ScorerArgs],
                                                       DEFAULTS, argv, __doc__)
     songs = load_lyrics(data_args.data, data_args.test_rows).test
-    samples = [s for s in map(continuation_sample, songs) if s is not None]
-    print(f"{len(songs)} English test songs, {len(songs) - len(samples)} with a single stanza left out")
-    if not samples:
-        raise UserError(f"{data_args.data}: no test song has two stanzas to score")
-    print(f"decoding: {decoding.describe()}")
-    settings = {"data": data_args.data, "decoding": decoding.describe(), "bertscore_model": scorer.bertscore_model,
-                "num_layers": scorer.num_layers}
-    return compare_models(compare, continuation_scorer(samples, decoding, scorer, compare.batch_size), settings)
+    return compare_continuations(compare, decoding, scorer, songs, [continuation_sample(s) for s in songs],
+                                 data_args.data)
 
 
 if __name__ == "__main__":

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from gpt2ft.chinese import ChineseLyricsDataArgs, characters, chinese_continuation_sample, load_chinese_lyrics
-from gpt2ft.cli import UserError, parse_args, run_main
-from gpt2ft.evaluation import CompareArgs, ScorerArgs, compare_models, continuation_scorer
+from gpt2ft.cli import parse_args, run_main
+from gpt2ft.evaluation import CompareArgs, ScorerArgs, compare_continuations
 from gpt2ft.generation import DecodingArgs
 
 DEFAULTS = dict(original="uer/gpt2-chinese-cluecorpussmall", finetuned="output/chinese_lyrics",
@@ -23,16 +23,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     compare, data_args, decoding, scorer = parse_args([CompareArgs, ChineseLyricsDataArgs, DecodingArgs,
                                                        ScorerArgs], DEFAULTS, argv, __doc__)
     songs = load_chinese_lyrics(data_args.data, data_args.test_artists).test
-    samples = [s for s in map(chinese_continuation_sample, songs) if s is not None]
-    print(f"{len(songs)} test songs, {len(songs) - len(samples)} with fewer than two lines left out")
-    if not samples:
-        raise UserError(f"{data_args.data}: no test song has two lines to score")
-    print(f"decoding: {decoding.describe()}")
-    settings = {"data": data_args.data, "decoding": decoding.describe(), "bertscore_model": scorer.bertscore_model,
-                "num_layers": scorer.num_layers}
-    scorer_fn = continuation_scorer(samples, decoding, scorer, compare.batch_size, bleu_tokenize="zh",
-                                    rouge_tokenizer=characters)
-    return compare_models(compare, scorer_fn, settings)
+    return compare_continuations(compare, decoding, scorer, songs, [chinese_continuation_sample(s) for s in songs],
+                                 data_args.data, bleu_tokenize="zh", rouge_tokenizer=characters)
 
 
 if __name__ == "__main__":

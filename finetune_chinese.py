@@ -8,12 +8,12 @@ bert-base-chinese tokenizer; GPT-2's embeddings are transplanted to the new voca
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 from gpt2ft.chinese import ChineseModelArgs, build_chinese_model
 from gpt2ft.cli import option, parse_args, run_main
 from gpt2ft.corpora import read_text_corpus
+from gpt2ft.tokens import cache_location
 from gpt2ft.training import TrainArgs, is_main_process, run_finetune, split_validation
 
 DEFAULTS = dict(
@@ -44,9 +44,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
         print("\n".join(f"{name}: {n}" for name, n in sorted(counts.items())) or "no records skipped")
         print(f"{len(documents)} documents, {sum(map(len, documents)):,} characters")
     train_docs, val_docs = split_validation(documents, train_args.val_songs, train_args.seed)
-    cache = Path(data_args.cache_dir) if data_args.cache_dir else Path(data_args.data).parent / ".cache"
     return run_finetune(train_docs, val_docs, lambda runtime: build_chinese_model(model_args, runtime), train_args,
-                        cache, stride=data_args.stride)
+                        cache_location(data_args.data, data_args.cache_dir), stride=data_args.stride)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ as JSON. Defaults fit 2 CPU cores in a few minutes; on a GPU pass --model gpt2 -
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 import itertools
 import json
 import os
@@ -40,7 +41,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--n-embd", type=int, default=128)
     parser.add_argument("--n-positions", type=int, default=1024)
     parser.add_argument("--data", default=str(SAMPLE), help="lyrics CSV for every section")
-    parser.add_argument("--copies", type=int, default=32, help="repeat the songs this many times for training")
+    parser.add_argument("--copies", type=int, default=32,
+                        help="repeat the songs this many times (training and data report; 1 for a real corpus)")
     parser.add_argument("--block-size", type=int, default=1024)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=1, help="optimizer steps per timed repetition")
@@ -79,7 +81,7 @@ def main(argv=None) -> dict:
     tokenizer = load_tokenizer(model_name)
     codec = make_codec(tokenizer)
     rows, _ = read_lyrics_rows(args.data)
-    songs = english_songs(rows, __import__("collections").Counter())
+    songs = english_songs(rows, Counter())
     documents = [lyrics_document(s) for s in songs]
     docs = codec.encode_batch(documents)
     machine = (torch.cuda.get_device_name(runtime.device) if runtime.device.type == "cuda"
@@ -89,7 +91,8 @@ def main(argv=None) -> dict:
     run = {args.section} if args.section != "all" else {"data", "train", "generate", "ppl"}
     if "data" in run:
         png = Path(args.output).with_name(Path(args.output).stem + "_lengths.png")
-        results["data"] = data_report(docs, codec.eos_id, args.block_size, png)
+        results["data"] = data_report(docs * args.copies, codec.eos_id, args.block_size, png)
+        results["data"]["copies"] = args.copies
     if "train" in run:
         results["train"] = bench_training(lambda: load_model(model_name, runtime), tokenizer, docs * args.copies,
                                           args.block_size, args.batch_size, args.steps, args.repetitions, runtime,
@@ -133,7 +136,7 @@ def markdown(results: dict) -> str:
              f"batch {results['batch_size']}", ""]
     if "data" in results:
         d = results["data"]
-        lines += ["| Data | value |", "|---|---|",
+        lines += [f"| Data (the songs repeated {d['copies']} times) | value |", "|---|---|",
                   f"| documents / tokens | {d['documents']:,} / {d['tokens']:,} |",
                   f"| document length min / median / mean / max | {d['length_min']} / {d['length_median']} / "
                   f"{d['length_mean']:.0f} / {d['length_max']} |",

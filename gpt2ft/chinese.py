@@ -14,6 +14,7 @@ from .codec import NEWLINE_TOKEN, BertChineseCodec, make_codec
 from .corpora import decode_text, normalize_text
 from .lyrics import ContinuationSample, split_paragraphs
 from .modeling import Runtime, check_vocab, load_model, load_tokenizer
+from .tokens import cache_location
 
 VOCAB_MULTIPLE = 64
 
@@ -147,7 +148,7 @@ class ChineseLyricsDataArgs:
     cache_dir: str | None = option(None, "tokenization cache (default: .cache/ beside --data)")
 
     def resolved_cache_dir(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else Path(self.data).parent / ".cache"
+        return cache_location(self.data, self.cache_dir)
 
 
 def clean_lyrics(text: str) -> str:

@@ -138,3 +138,18 @@ def chat_perplexity_scorer(dialogues: Sequence[Sequence[str]], max_tokens: int, 
                 "ppl_texts": len(dialogues)}
 
     return score
+
+
+def compare_continuations(compare: CompareArgs, decoding: DecodingArgs, scorer: ScorerArgs, songs: Sequence,
+                          samples: Sequence[ContinuationSample | None], data: str, bleu_tokenize: str = "13a",
+                          rouge_tokenizer: Callable[[str], list[str]] | None = None) -> dict:
+    """The BERTScore protocol for both models on the songs that gave a sample; prints and saves the table."""
+    kept = [s for s in samples if s is not None]
+    print(f"{len(songs)} test songs, {len(songs) - len(kept)} too short to split into input and reference")
+    if not kept:
+        raise UserError(f"{data}: no test song can be split into input and reference")
+    print(f"decoding: {decoding.describe()}")
+    settings = {"data": data, "decoding": decoding.describe(), "bertscore_model": scorer.bertscore_model,
+                "num_layers": scorer.num_layers}
+    score = continuation_scorer(kept, decoding, scorer, compare.batch_size, bleu_tokenize, rouge_tokenizer)
+    return compare_models(compare, score, settings)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cli import UserError, option
+from .tokens import cache_location
 
 REQUIRED_COLUMNS = ("SName", "Lyric")
 LANGUAGE_COLUMN = "language"
@@ -179,4 +180,4 @@ class LyricsDataArgs:
     cache_dir: str | None = option(None, "tokenization cache (default: .cache/ beside --data)")
 
     def resolved_cache_dir(self) -> Path:
-        return Path(self.cache_dir) if self.cache_dir else Path(self.data).parent / ".cache"
+        return cache_location(self.data, self.cache_dir)

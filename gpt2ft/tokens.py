@@ -104,6 +104,11 @@ class Blocks:
                 f"{self.inputs.shape[1]}, useful-token ratio {self.useful_ratio:.4f}")
 
 
+def cache_location(data: str, cache_dir: str | None) -> Path:
+    """Where tokenized copies of --data are cached: --cache-dir, else .cache/ beside the data."""
+    return Path(cache_dir) if cache_dir else Path(data).parent / ".cache"
+
+
 def _texts_fingerprint(texts: Sequence[str]) -> str:
     digest = hashlib.sha256()
     for text in texts:
