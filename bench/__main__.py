@@ -6,6 +6,7 @@ as JSON. Defaults fit 2 CPU cores in a few minutes; on a GPU pass --model gpt2 -
 from __future__ import annotations
 
 import argparse
+import gc
 from collections import Counter
 import itertools
 import json
@@ -97,6 +98,7 @@ def main(argv=None) -> dict:
         results["train"] = bench_training(lambda: load_model(model_name, runtime), tokenizer, docs * args.copies,
                                           args.block_size, args.batch_size, args.steps, args.repetitions, runtime,
                                           args.compile)
+    gc.collect()
     if "generate" in run:
         prompts = cycle([s.input for s in map(continuation_sample, songs) if s], args.prompts)
         results["generate"] = bench_generation(load_model(model_name, runtime), tokenizer, prompts,
@@ -105,11 +107,22 @@ def main(argv=None) -> dict:
     if "ppl" in run:
         results["ppl"] = bench_perplexity(load_model(model_name, runtime), tokenizer, cycle(documents, 80), 8,
                                           args.repetitions, runtime)
+    if "data" in results and "train" in results:
+        results["epoch_minutes"] = epoch_minutes(results)
     results["ratios"] = ratios(results)
     print(markdown(results))
     atomic_write_json(results, args.output)
     print(f"\nwritten to {args.output}")
     return results
+
+
+def epoch_minutes(results: dict) -> dict:
+    """Predicted time of one epoch over the data-report corpus for each layout at the measured speeds."""
+    data, train = results["data"], results["train"]
+    positions = {"published": data["documents"] * data["block_size"],
+                 "trainer": data["tokens"] // data["block_size"] * data["block_size"],
+                 "ours": data["packed_blocks"] * data["block_size"]}
+    return {name: positions[name] / train[name]["positions_per_s"] / 60 for name in positions}
 
 
 def ratios(results: dict) -> dict:
@@ -152,6 +165,9 @@ def markdown(results: dict) -> str:
                                  ("useful_token_ratio", "useful-token ratio", ".4f"),
                                  ("peak_memory_mib", "peak memory (MiB)", ",.0f"), ("mfu", "MFU", ".3f")):
             lines.append(f"| {label} | " + " | ".join(_fmt(t[n][key], spec) for n in names) + " |")
+        if "epoch_minutes" in results:
+            lines.append("| one epoch of the data-report corpus (min) | " +
+                         " | ".join(f"{results['epoch_minutes'][n]:.1f}" for n in names) + " |")
         lines.append("")
     if "generate" in results:
         g = results["generate"]
