@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from gpt2ft.cli import ModelArgs, UserError, option, parse_args, run_main
 from gpt2ft.chinese import characters
+from gpt2ft.cli import ModelArgs, UserError, option, parse_args, run_main
 from gpt2ft.codec import make_codec
 from gpt2ft.dialogue import ChatFormat, DialogueDataArgs, chat_settings, read_dialogues
 from gpt2ft.evaluation import ScorerArgs

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from gpt2ft.chinese import ChineseLyricsDataArgs, ChineseModelArgs, build_chinese_model, chinese_lyrics_document, \
-    load_chinese_lyrics
+from gpt2ft.chinese import (
+    ChineseLyricsDataArgs,
+    ChineseModelArgs,
+    build_chinese_model,
+    chinese_lyrics_document,
+    load_chinese_lyrics,
+)
 from gpt2ft.cli import parse_args, run_main
 from gpt2ft.training import TrainArgs, is_main_process, run_finetune, split_validation
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-from collections import Counter
 import itertools
-import json
 import os
 import platform
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import torch

@@ -13,7 +13,6 @@ from .cli import UserError
 from .modeling import Runtime
 from .tokens import IGNORE_INDEX, pad_batch
 
-
 LOGIT_CHUNK = {"cuda": 4096}
 CPU_LOGIT_CHUNK = 64
 

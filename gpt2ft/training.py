@@ -16,8 +16,8 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .cli import UserError, option
-from .files import atomic_save_dir, atomic_torch_save
 from .codec import make_codec
+from .files import atomic_save_dir, atomic_torch_save
 from .modeling import Runtime, context_length, pick_runtime, seed_everything
 from .tokens import IGNORE_INDEX, Batch, Blocks, Examples, make_blocks, tokenize_documents
 

@@ -1,5 +1,4 @@
 import json
-import shutil
 import zipfile
 
 import pytest
@@ -7,8 +6,16 @@ import torch
 from conftest import ZH_LINES, zh_song
 from transformers import AutoTokenizer
 
-from gpt2ft.chinese import (ChineseSong, build_chinese_model, ChineseModelArgs, chinese_continuation_sample,
-                            clean_lyrics, load_chinese_lyrics, padded_size, transplant_embeddings)
+from gpt2ft.chinese import (
+    ChineseModelArgs,
+    ChineseSong,
+    build_chinese_model,
+    chinese_continuation_sample,
+    clean_lyrics,
+    load_chinese_lyrics,
+    padded_size,
+    transplant_embeddings,
+)
 from gpt2ft.cli import UserError
 from gpt2ft.codec import NEWLINE_TOKEN, BertChineseCodec, make_codec
 from gpt2ft.corpora import read_text_corpus

@@ -1,7 +1,8 @@
-import pytest
-
 import subprocess
 import sys
+
+import pytest
+from conftest import ROOT
 
 import chat
 import demo
@@ -16,7 +17,6 @@ import finetune_chinese_lyrics
 import generate
 import generate_chinese
 import generate_chinese_lyrics
-from conftest import ROOT
 
 SCRIPTS = {finetune: ["--model", "--tokenizer", "--data", "--output-dir", "--epochs", "--max-steps", "--block-size",
                       "--batch-size", "--lr", "--seed", "--resume", "--grad-accum", "--max-grad-norm",
