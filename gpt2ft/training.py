@@ -223,8 +223,8 @@ class TrainingRun:
         if self.val_blocks is not None:
             self.log(self.val_blocks.summary("validation"))
         dropped = len(self.train_blocks) - self.steps_per_epoch * self.global_batch
-        self.log(f"global batch {self.global_batch} blocks ({self.info.world} process(es)), "
-                 f"{self.steps_per_epoch} steps/epoch ({dropped} blocks left out per epoch), "
+        self.log(f"global batch {self.global_batch} rows ({self.info.world} process(es)), "
+                 f"{self.steps_per_epoch} steps/epoch ({dropped} rows left out per epoch), "
                  f"{self.total_steps} steps in all, device {self.runtime.device}, "
                  f"{'bf16 autocast' if self.runtime.autocast_dtype else 'fp32'}")
 
