@@ -127,11 +127,11 @@ def linear_schedule(optimizer: torch.optim.Optimizer, total_steps: int, warmup_r
 
 
 def make_optimizer(model, args: TrainArgs, runtime: Runtime) -> torch.optim.AdamW:
-    """AdamW (fused on CUDA) with weight decay on matrices only."""
+    """Fused AdamW (CUDA and CPU kernels) with weight decay on matrices only."""
     decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
     groups = [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=args.lr, fused=runtime.device.type == "cuda")
+    return torch.optim.AdamW(groups, lr=args.lr, fused=runtime.device.type in ("cuda", "cpu"))
 
 
 def lm_loss(model, batch: Batch, runtime: Runtime, reduction: str = "mean") -> torch.Tensor:
