@@ -44,7 +44,7 @@ def chat_dialogues(data: DialogueDataArgs, windows: WindowArgs, batch_size: int)
     dialogues = read_dialogues(data.data).test
     if not dialogues:
         raise UserError(f"{data.data}: no test dialogues to score")
-    return chat_perplexity_scorer(dialogues, windows.window or 10**9, batch_size)
+    return chat_perplexity_scorer(dialogues, windows.window, batch_size)
 
 
 @dataclass

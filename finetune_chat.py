@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         model.config.chat_speaker_embeddings = chat_args.speaker_embeddings
         return model, tokenizer
 
-    def make_data(model, codec):
+    def make_data(codec):
         fmt, counts = ChatFormat(codec), Counter()
         args = (fmt, train_args.block_size, chat_args.loss_on, chat_args.speaker_embeddings, counts)
         train, dev = chat_examples(split.train, *args), chat_examples(split.dev, *args) if split.dev else None

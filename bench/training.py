@@ -84,8 +84,9 @@ class HfTrainer(Contender):
         dataset = group_texts(docs, block)
         super().__init__("trainer", (block - 1) / block, batch * block, PeakMemory(runtime.device))
         args = TrainingArguments(output_dir=tempfile.mkdtemp(prefix="bench-trainer-"),
-                                 per_device_train_batch_size=batch, max_steps=steps, report_to="none", save_strategy="no", logging_strategy="no",
-                                 disable_tqdm=True, use_cpu=runtime.device.type == "cpu")
+                                 per_device_train_batch_size=batch, max_steps=steps, report_to="none",
+                                 save_strategy="no", logging_strategy="no", disable_tqdm=True,
+                                 use_cpu=runtime.device.type == "cpu")
         self.trainer = Trainer(model=model, args=args, train_dataset=dataset, callbacks=[StepTimer()])
         self.started = self.ended = None
 

@@ -61,7 +61,7 @@ def _people_daily(path: Path, counts: Counter) -> list[str]:
 
 def _jsonl(path: Path, counts: Counter) -> list[str]:
     docs = []
-    for number, line in enumerate(read_text_file(path).splitlines(), 1):
+    for line in read_text_file(path).splitlines():
         if not line.strip():
             continue
         try:

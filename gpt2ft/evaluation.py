@@ -121,7 +121,9 @@ def continuation_scorer(samples: Sequence[ContinuationSample], decoding: Decodin
 
 
 def chat_perplexity_scorer(dialogues: Sequence[Sequence[str]], max_tokens: int, batch_size: int) -> ScoreFn:
-    """PPL of a chat model on test dialogues, on the turns it was trained on (all, or the bot's)."""
+    """PPL of a chat model on test dialogues, on the turns it was trained on (all, or the bot's).
+
+    Dialogues are cut into examples of at most max_tokens (0: the model's context)."""
     from collections import Counter
 
     from .dialogue import ChatFormat, chat_examples, chat_settings
@@ -129,8 +131,9 @@ def chat_perplexity_scorer(dialogues: Sequence[Sequence[str]], max_tokens: int, 
 
     def score(model, codec, runtime: Runtime) -> dict:
         loss_on, with_types = chat_settings(model)
-        examples = chat_examples(dialogues, ChatFormat(codec), min(max_tokens, context_length(model)), loss_on,
-                                 with_types, Counter())
+        context = context_length(model)
+        size = min(max_tokens, context) if max_tokens else context
+        examples = chat_examples(dialogues, ChatFormat(codec), size, loss_on, with_types, Counter())
         result = score_items(model, examples.items, runtime, batch_size)
         print(f"{model.name_or_path}: PPL {result.ppl:.2f} over {result.tokens:,} tokens ({loss_on} turns) of "
               f"{len(dialogues)} dialogues")

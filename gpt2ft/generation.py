@@ -28,9 +28,7 @@ class DecodingArgs:
 
     def generate_kwargs(self) -> dict:
         """Keyword arguments for model.generate."""
-        kwargs = dict(max_new_tokens=self.max_new_tokens, repetition_penalty=self.repetition_penalty,
-                      num_beams=getattr(self, "num_beams", 1),
-                      num_return_sequences=getattr(self, "num_return_sequences", 1))
+        kwargs = dict(max_new_tokens=self.max_new_tokens, repetition_penalty=self.repetition_penalty)
         if self.greedy:
             return {**kwargs, "do_sample": False}
         return {**kwargs, "do_sample": True, "temperature": self.temperature, "top_k": self.top_k,
@@ -49,6 +47,10 @@ class SamplingArgs(DecodingArgs):
     num_beams: int = option(1, "beam search width (1: no beam search)")
     num_return_sequences: int = option(1, "how many continuations to print")
     stop_at_paragraph: bool = option(False, "stop at the first blank line (default: stop at the end of the song)")
+
+    def generate_kwargs(self) -> dict:
+        return {**super().generate_kwargs(), "num_beams": self.num_beams,
+                "num_return_sequences": self.num_return_sequences}
 
 
 class ParagraphStop(StoppingCriteria):

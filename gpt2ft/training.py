@@ -430,13 +430,13 @@ def report_unknown(ids: Sequence[Sequence[int]], codec, name: str) -> str | None
 
 
 BuildModel = Callable[[Runtime], tuple]
-MakeData = Callable[[object, object], tuple]
+MakeData = Callable[[object], tuple]
 
 
 def run_training(build: BuildModel, make_data: MakeData, args: TrainArgs) -> dict:
     """Set up devices and processes, build the model, lay out the data, train and save.
 
-    build(runtime) returns (model, tokenizer); make_data(model, codec) returns (train, validation or None)."""
+    build(runtime) returns (model, tokenizer); make_data(codec) returns (train, validation or None)."""
     runtime = pick_runtime()
     info = init_distributed(runtime)
     seed_everything(args.seed + info.rank)
@@ -444,7 +444,7 @@ def run_training(build: BuildModel, make_data: MakeData, args: TrainArgs) -> dic
     codec = make_codec(tokenizer)
     if args.block_size > context_length(model):
         raise UserError(f"--block-size {args.block_size} exceeds the model's context of {context_length(model)}")
-    train_data, val_data = make_data(model, codec)
+    train_data, val_data = make_data(codec)
     trainer = TrainingRun(model, tokenizer, train_data, val_data, args, runtime, info)
     trainer.describe()
     try:
@@ -458,7 +458,7 @@ def run_finetune(train_docs: Sequence[str], val_docs: Sequence[str], build: Buil
                  cache_dir: str | Path | None, stride: int = 0) -> dict:
     """Fine-tune on plain documents: tokenize (cached), pack (or pad, or window with stride > 0), train."""
 
-    def make_data(model, codec):
+    def make_data(codec):
         train_ids = tokenize_documents(train_docs, codec, cache_dir, desc="tokenizing train")
         val_ids = tokenize_documents(val_docs, codec, cache_dir, desc="tokenizing validation") if val_docs else []
         unknown = report_unknown(train_ids, codec, "train")

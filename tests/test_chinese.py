@@ -68,7 +68,7 @@ def test_transplant_copies_gpt2_rows(tiny_model_dir, zh_tokenizer_dir, tokenizer
     assert (model.config.bos_token_id, model.config.eos_token_id) == (101, 102)
 
 
-def test_generated_ids_never_leave_the_tokenizer(tiny_model_dir, zh_tokenizer_dir, tokenizer, zh_codec):
+def test_generated_ids_never_leave_the_tokenizer(tiny_model_dir, tokenizer, zh_codec):
     model = load_model(str(tiny_model_dir))
     transplant_embeddings(model, tokenizer, zh_codec.tokenizer)
     with torch.no_grad():

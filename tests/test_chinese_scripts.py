@@ -33,7 +33,7 @@ def news_model(tmp_path_factory, tiny_model_dir, zh_tokenizer_dir, daily_json):
     return out, result
 
 
-def test_finetune_chinese_transplants_and_learns(news_model, capsys):
+def test_finetune_chinese_transplants_and_learns(news_model):
     out, result = news_model
     assert result["train_losses"][-1] < result["train_losses"][0]
     weights = load_file(str(out / "model.safetensors"))
@@ -42,7 +42,7 @@ def test_finetune_chinese_transplants_and_learns(news_model, capsys):
     assert (config["vocab_size"], config["eos_token_id"], config["bos_token_id"]) == (21184, 102, 101)
 
 
-def test_generate_chinese_continues_without_unknowns(news_model, capsys):
+def test_generate_chinese_continues_without_unknowns(news_model):
     out, _ = news_model
     first = generate_chinese.main(["--model", str(out), "--prompt", "夜空中最亮的星", "--max-new-tokens", "15",
                                    "--seed", "1"])
